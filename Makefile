@@ -1,0 +1,24 @@
+# mmdet_clipjoint -- every target works on a fresh clone: it runs the
+# (idempotent) set-up first, which takes ~15 min the very first time
+# (mmcv is built from source) and a few seconds afterwards.
+VENV ?= .venv
+PY   := $(VENV)/bin/python
+PYTEST_ARGS ?=
+
+.PHONY: setup test test-slow demo clean-venv
+
+setup:
+	@bash tools/setup_env.sh
+
+test: setup
+	$(PY) -m pytest tests -m "not slow" $(PYTEST_ARGS)
+
+# long end-to-end runs (benchmarks), opt-in
+test-slow: setup
+	$(PY) -m pytest tests -m slow $(PYTEST_ARGS)
+
+demo: setup
+	$(PY) tools/demo.py
+
+clean-venv:
+	rm -rf $(VENV) .setup-logs

@@ -1,0 +1,6 @@
+# Ablation: no background entry: contrast foreground RoIs only; the detector's
+# background probability is used at inference.
+_base_ = './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py'
+
+model = dict(
+    roi_head=dict(bbox_head=dict(text_bank=dict(background=None))))

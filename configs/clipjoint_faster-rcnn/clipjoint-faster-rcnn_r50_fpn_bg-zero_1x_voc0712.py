@@ -1,0 +1,5 @@
+# Ablation: background as a constant zero logit (Detic / RegionCLIP style).
+_base_ = './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py'
+
+model = dict(
+    roi_head=dict(bbox_head=dict(text_bank=dict(background='zero'))))

@@ -1,0 +1,5 @@
+# Ablation: fixed temperature (0.07) instead of learned per-class ones.
+_base_ = './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py'
+
+model = dict(
+    roi_head=dict(bbox_head=dict(text_bank=dict(learn_temperature=False))))

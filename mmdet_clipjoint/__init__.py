@@ -1,0 +1,19 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""CLIP-Joint-Detect for MMDetection 3.x.
+
+``import mmdet_clipjoint`` registers every module of the package in mmdet's
+registries (``mmdet.registry.MODELS`` / ``HOOKS``) and lets mmengine load its
+runner checkpoints under torch >= 2.6 (see :mod:`.utils.safe_checkpoint`).
+Configs load it with::
+
+    custom_imports = dict(imports=['mmdet_clipjoint'],
+                          allow_failed_imports=False)
+"""
+from .utils import register_checkpoint_safe_globals
+from .version import __version__
+
+register_checkpoint_safe_globals()
+
+from . import datasets, engine, models  # noqa: E402  (registers modules)
+
+__all__ = ['__version__', 'datasets', 'engine', 'models']

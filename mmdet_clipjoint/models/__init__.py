@@ -1,0 +1,9 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+from .layers import ContrastiveTextBank
+from .losses import InfoNCELoss
+from .roi_heads import ClipJointBBoxHead, ClipJointRoIHead
+
+__all__ = [
+    'ContrastiveTextBank', 'InfoNCELoss', 'ClipJointBBoxHead',
+    'ClipJointRoIHead'
+]

@@ -1,0 +1,237 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""Learnable class-specific text embeddings with per-class temperatures."""
+import math
+import os.path as osp
+from typing import Dict, Optional, Sequence, Tuple, Union
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmdet.registry import DATASETS, MODELS
+from mmdet.utils import OptMultiConfig
+from ..utils.clip_text import (DEFAULT_TEMPLATES, check_clip_model_name,
+                               default_cache_dir, encode_class_names_cached,
+                               load_embeddings_file)
+
+__all__ = ['ContrastiveTextBank']
+
+_SOURCES = ('clip', 'file', 'random')
+_BACKGROUNDS = (None, 'learned', 'zero')
+
+
+@MODELS.register_module()
+class ContrastiveTextBank(BaseModule):
+    """C class embeddings (+ optional background) in the CLIP joint space.
+
+    Similarity of an L2-normalised region embedding ``e`` with class ``c`` is
+    ``cos(e, t_c) / tau_c``: cosine divided by a class-specific temperature.
+    The embeddings are initialised once, in :meth:`init_weights`, from the
+    CLIP text encoder (``init_source='clip'``), from a file
+    (``init_source='file'``) or randomly, and live in the state dict
+    afterwards: building, testing, inference and resuming never need CLIP
+    weights or a network.
+
+    Args:
+        class_names: The C foreground class names, in dataset order, or the
+            name of a registered dataset type (``'CocoDataset'``,
+            ``'VOCDataset'``) whose ``METAINFO['classes']`` to use. They are
+            checked against the dataset's ``metainfo['classes']`` by
+            :class:`ClipJointHook` when training / testing starts.
+        prompt_aliases: Optional ``{class_name: text}`` used in the prompts
+            instead of the raw name (e.g. ``{'pottedplant': 'potted
+            plant'}``); matching still uses ``class_names``.
+        embed_dim: Width D of the joint space (512 for ViT-B/32).
+        init_source: ``'clip'``, ``'file'`` or ``'random'``.
+        clip_model: open_clip architecture name for ``'clip'``.
+        clip_pretrained: open_clip pretrained tag (``'openai'``) or a local
+            checkpoint path; None means random CLIP weights (tests only).
+        templates: Prompt template(s) with one ``{}``; several are averaged.
+        embeddings_file: ``.pt`` / ``.npy`` file for ``'file'``.
+        background: None (no background entry), ``'learned'`` (a learnable
+            background embedding with its own temperature, ViLD-style) or
+            ``'zero'`` (a constant background logit of 0, Detic/RegionCLIP
+            style).
+        learnable: Train the class (and background) embeddings.
+        temperature: Initial temperature tau (CLIP: 0.07).
+        learn_temperature: Train the per-class temperatures.
+        temperature_range: ``(min, max)`` clamp applied to tau in every
+            forward pass, so that logits cannot blow up.
+        cache_dir: Directory of the CLIP-encoding file cache; ``'default'``
+            uses ``~/.cache/mmdet_clipjoint/text_embeddings``, None disables.
+        init_cfg: Unused, for the BaseModule API.
+    """
+
+    def __init__(self,
+                 class_names: Union[str, Sequence[str]],
+                 prompt_aliases: Optional[Dict[str, str]] = None,
+                 embed_dim: int = 512,
+                 init_source: str = 'clip',
+                 clip_model: str = 'ViT-B-32',
+                 clip_pretrained: Optional[str] = 'openai',
+                 templates: Sequence[str] = DEFAULT_TEMPLATES,
+                 embeddings_file: Optional[str] = None,
+                 background: Optional[str] = 'learned',
+                 learnable: bool = True,
+                 temperature: float = 0.07,
+                 learn_temperature: bool = True,
+                 temperature_range: Tuple[float, float] = (0.01, 1.0),
+                 cache_dir: Optional[str] = 'default',
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if isinstance(class_names, str):
+            if DATASETS.get(class_names) is None:
+                raise ValueError(
+                    f'class_names={class_names!r} is neither a list of class '
+                    'names nor a registered dataset type (e.g. CocoDataset,'
+                    ' VOCDataset).')
+            class_names = DATASETS.get(class_names).METAINFO['classes']
+        if not class_names:
+            raise ValueError('ContrastiveTextBank needs `class_names`: a '
+                             'list of the C class names in dataset order.')
+        unknown = set(prompt_aliases or {}) - set(class_names)
+        if unknown:
+            raise ValueError(f'prompt_aliases names unknown classes '
+                             f'{sorted(unknown)}.')
+        if init_source not in _SOURCES:
+            raise ValueError(f'init_source={init_source!r}; choose one of '
+                             f'{_SOURCES}.')
+        if background not in _BACKGROUNDS:
+            raise ValueError(f'background={background!r}; choose one of '
+                             f'{_BACKGROUNDS}.')
+        t_min, t_max = temperature_range
+        if not 0 < t_min <= temperature <= t_max:
+            raise ValueError(
+                f'temperature={temperature} must be > 0 and inside '
+                f'temperature_range={tuple(temperature_range)} (both > 0).')
+        if init_source == 'clip':
+            check_clip_model_name(clip_model)
+        if init_source == 'file' and not embeddings_file:
+            raise ValueError("init_source='file' needs `embeddings_file` "
+                             '(a .pt/.npy written by '
+                             'tools/dump_text_embeddings.py).')
+        self.class_names = tuple(class_names)
+        self.prompt_aliases = dict(prompt_aliases or {})
+        self.num_classes = len(self.class_names)
+        self.embed_dim = embed_dim
+        self.init_source = init_source
+        self.clip_model = clip_model
+        self.clip_pretrained = clip_pretrained
+        self.templates = tuple([templates] if isinstance(templates, str) else
+                               templates)
+        self.embeddings_file = embeddings_file
+        self.background = background
+        self.temperature_range = (float(t_min), float(t_max))
+        self.cache_dir = default_cache_dir() if cache_dir == 'default' \
+            else cache_dir
+        #: set by ClipJointHook when a checkpoint will overwrite the bank
+        self.skip_text_init = False
+
+        self.embeddings = nn.Parameter(
+            F.normalize(torch.randn(self.num_classes, embed_dim), dim=-1),
+            requires_grad=learnable)
+        if background == 'learned':
+            self.bg_embedding = nn.Parameter(
+                F.normalize(torch.randn(1, embed_dim), dim=-1),
+                requires_grad=learnable)
+        else:
+            self.register_parameter('bg_embedding', None)
+        n_scales = self.num_classes + (background == 'learned')
+        # log(1 / tau): the CLIP parametrisation of a temperature
+        self.log_scale = nn.Parameter(
+            torch.full((n_scales, ), math.log(1.0 / temperature)),
+            requires_grad=learn_temperature)
+
+    @property
+    def prompt_names(self) -> Tuple[str, ...]:
+        """The texts put into the prompt templates, one per class."""
+        return tuple(self.prompt_aliases.get(n, n) for n in self.class_names)
+
+    @property
+    def num_logits(self) -> int:
+        """C, or C + 1 with a background entry."""
+        return self.num_classes + (self.background is not None)
+
+    @property
+    def with_background(self) -> bool:
+        return self.background is not None
+
+    def temperatures(self) -> Tensor:
+        """Clamped per-entry temperatures, shape (C,) or (C + 1,)."""
+        return 1.0 / self.logit_scales()
+
+    def logit_scales(self) -> Tensor:
+        """Clamped ``1 / tau`` per entry, shape (C,) or (C + 1,)."""
+        t_min, t_max = self.temperature_range
+        return self.log_scale.clamp(math.log(1.0 / t_max),
+                                    math.log(1.0 / t_min)).exp()
+
+    def text_embeddings(self) -> Tensor:
+        """Normalised class (+ learned background) embeddings, (K, D)."""
+        emb = self.embeddings
+        if self.bg_embedding is not None:
+            emb = torch.cat([emb, self.bg_embedding], dim=0)
+        return F.normalize(emb, dim=-1)
+
+    def classifier_weight(self) -> Tensor:
+        """Text embeddings pre-multiplied by their logit scales, (K', D).
+
+        ``x @ classifier_weight().T`` equals :meth:`forward` for the
+        non-constant entries; used to fold the bank into one matrix.
+        """
+        return self.text_embeddings() * self.logit_scales()[:, None]
+
+    def forward(self, region_embeds: Tensor) -> Tensor:
+        """Similarity logits of normalised region embeddings.
+
+        Args:
+            region_embeds (Tensor): L2-normalised embeddings, shape (N, D).
+
+        Returns:
+            Tensor: logits ``cos / tau`` of shape (N, C), or (N, C + 1) with
+            the background entry last.
+        """
+        logits = region_embeds @ self.classifier_weight().t()
+        if self.background == 'zero':
+            logits = torch.cat([logits, logits.new_zeros(len(logits), 1)], 1)
+        return logits
+
+    @torch.no_grad()
+    def init_weights(self) -> None:
+        """Initialise the class embeddings from CLIP / a file / randomly.
+
+        Runs once, when the runner initialises the model before training.
+        Skipped when a checkpoint that carries the bank will be loaded
+        (``skip_text_init``, set by :class:`ClipJointHook`).
+        """
+        super().init_weights()
+        if self.skip_text_init or self.init_source == 'random':
+            return
+        if self.init_source == 'clip':
+            src = f'open_clip {self.clip_model} ({self.clip_pretrained})'
+            emb = encode_class_names_cached(self.prompt_names,
+                                            self.clip_model,
+                                            self.clip_pretrained,
+                                            self.templates, self.cache_dir)
+        else:
+            src = osp.abspath(self.embeddings_file)
+            emb = load_embeddings_file(self.embeddings_file,
+                                       self.class_names)['embeddings']
+        if emb.shape != self.embeddings.shape:
+            raise ValueError(
+                f'{src} gives text embeddings of shape {tuple(emb.shape)} '
+                f'but the bank holds {tuple(self.embeddings.shape)} '
+                '(num_classes, embed_dim): set `embed_dim` to the CLIP '
+                f'model\'s width ({emb.shape[-1]}).')
+        self.embeddings.copy_(F.normalize(emb, dim=-1))
+        print_log(
+            f'ContrastiveTextBank: {self.num_classes} class embeddings '
+            f'initialised from {src}', logger='current')
+
+    def extra_repr(self) -> str:
+        return (f'num_classes={self.num_classes}, embed_dim={self.embed_dim}'
+                f', init_source={self.init_source!r}, '
+                f'background={self.background!r}')

@@ -1,0 +1,225 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""Shared2FC box head with a parallel CLIP-space projection branch."""
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmdet.models.losses import accuracy
+from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
+from mmdet.registry import MODELS
+from mmdet.utils import ConfigType
+from ...layers.score_fusion import check_score_mode, fuse_probs
+
+__all__ = ['ClipJointBBoxHead']
+
+
+@MODELS.register_module()
+class ClipJointBBoxHead(Shared2FCBBoxHead):
+    """``Shared2FCBBoxHead`` + a lightweight parallel contrastive branch.
+
+    The 1024-d shared-FC RoI feature that feeds ``fc_cls`` / ``fc_reg`` is
+    also projected by a 2-layer MLP (Linear-ReLU-Linear) into the text bank's
+    space, L2-normalised, and compared with the class text embeddings
+    (cosine / class temperature). Training adds, next to the unchanged
+    Faster R-CNN losses:
+
+    * ``loss_contrast``: InfoNCE on the foreground RoIs (positive: the
+      RoI's class; negatives: the other classes, and for the text -> region
+      direction the other RoIs of the batch);
+    * ``loss_clip_ce``: an auxiliary cross-entropy on the contrastive logits
+      of all sampled RoIs (background RoIs target the background entry when
+      the bank has one, otherwise only foreground RoIs count).
+
+    At inference ``score_mode`` decides the scores: ``det`` (branch skipped,
+    zero overhead), ``clip`` or ``fuse`` (see :mod:`..layers.score_fusion`).
+
+    Args:
+        text_bank (dict): Config of a :class:`ContrastiveTextBank`; its class
+            count must equal ``num_classes``.
+        proj_hidden (int): Hidden width of the projection MLP.
+        loss_contrast (dict): Config of the contrastive loss.
+        loss_aux (dict, optional): Config of the auxiliary CE (None: off).
+        score_mode (str): ``det``, ``clip`` or ``fuse``.
+        fuse_alpha (float): Weight of the contrastive probabilities in
+            ``fuse`` mode.
+        **kwargs: Passed to :class:`Shared2FCBBoxHead`.
+    """
+
+    def __init__(self,
+                 text_bank: ConfigType,
+                 proj_hidden: int = 1024,
+                 loss_contrast: ConfigType = dict(
+                     type='InfoNCELoss', loss_weight=1.0),
+                 loss_aux: Optional[ConfigType] = dict(
+                     type='CrossEntropyLoss', use_sigmoid=False,
+                     loss_weight=0.5),
+                 score_mode: str = 'fuse',
+                 fuse_alpha: float = 0.5,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        check_score_mode(score_mode, fuse_alpha)
+        self.text_bank = MODELS.build(text_bank)
+        if self.text_bank.num_classes != self.num_classes:
+            raise ValueError(
+                f'The text bank has {self.text_bank.num_classes} class '
+                f'names but the bbox head has num_classes={self.num_classes}'
+                '. Give the bank one name per class (in dataset order) or '
+                'fix num_classes.')
+        embed_dim = self.text_bank.embed_dim
+        self.proj = nn.Sequential(
+            nn.Linear(self.cls_last_dim, proj_hidden), nn.ReLU(inplace=True),
+            nn.Linear(proj_hidden, embed_dim))
+        self.loss_contrast = MODELS.build(loss_contrast)
+        self.loss_aux = MODELS.build(loss_aux) if loss_aux else None
+        for name, loss in (('loss_contrast', self.loss_contrast),
+                           ('loss_aux', self.loss_aux)):
+            if loss is not None and getattr(loss, 'loss_weight', 0) < 0:
+                raise ValueError(f'{name}.loss_weight must be >= 0.')
+        self.score_mode = score_mode
+        self.fuse_alpha = fuse_alpha
+
+    def _branch_features(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+        """The shared/convfc trunk of :class:`ConvFCBBoxHead.forward`.
+
+        Args:
+            x (Tensor): RoI features, shape (N, C_in, S, S).
+
+        Returns:
+            tuple[Tensor]: the features feeding ``fc_cls`` and ``fc_reg``,
+            shapes (N, cls_last_dim) and (N, reg_last_dim).
+        """
+        for conv in self.shared_convs:
+            x = conv(x)
+        if self.num_shared_fcs > 0:
+            if self.with_avg_pool:
+                x = self.avg_pool(x)
+            x = x.flatten(1)
+            for fc in self.shared_fcs:
+                x = self.relu(fc(x))
+        x_cls, x_reg = x, x
+        for conv in self.cls_convs:
+            x_cls = conv(x_cls)
+        if x_cls.dim() > 2:
+            if self.with_avg_pool:
+                x_cls = self.avg_pool(x_cls)
+            x_cls = x_cls.flatten(1)
+        for fc in self.cls_fcs:
+            x_cls = self.relu(fc(x_cls))
+        for conv in self.reg_convs:
+            x_reg = conv(x_reg)
+        if x_reg.dim() > 2:
+            if self.with_avg_pool:
+                x_reg = self.avg_pool(x_reg)
+            x_reg = x_reg.flatten(1)
+        for fc in self.reg_fcs:
+            x_reg = self.relu(fc(x_reg))
+        return x_cls, x_reg
+
+    @property
+    def needs_embed(self) -> bool:
+        """Whether forward computes the contrastive branch."""
+        return self.training or self.score_mode != 'det'
+
+    def embed(self, x_cls: Tensor) -> Tensor:
+        """Project classifier features into the joint space.
+
+        Args:
+            x_cls (Tensor): shape (N, cls_last_dim).
+
+        Returns:
+            Tensor: L2-normalised embeddings, shape (N, D).
+        """
+        return F.normalize(self.proj(x_cls), dim=-1)
+
+    def forward(self, x: Tensor) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
+        """Forward RoI features.
+
+        Args:
+            x (Tensor): RoI features, shape (N, C_in, S, S).
+
+        Returns:
+            tuple: ``cls_score`` (N, C + 1), ``bbox_pred`` (N, 4 * C or 4),
+            and the region embeddings (N, D), or None in ``det`` mode at
+            inference.
+        """
+        x_cls, x_reg = self._branch_features(x)
+        cls_score = self.fc_cls(x_cls) if self.with_cls else None
+        bbox_pred = self.fc_reg(x_reg) if self.with_reg else None
+        region_embed = self.embed(x_cls) if self.needs_embed else None
+        return cls_score, bbox_pred, region_embed
+
+    def loss_contrastive(self, region_embed: Tensor, labels: Tensor,
+                         label_weights: Tensor) -> Dict[str, Tensor]:
+        """Contrastive + auxiliary CE losses of the sampled RoIs.
+
+        Args:
+            region_embed (Tensor): shape (N, D).
+            labels (Tensor): RoI targets in ``[0, C]``, C = background,
+                shape (N,).
+            label_weights (Tensor): shape (N,).
+
+        Returns:
+            dict[str, Tensor]: ``loss_contrast``, ``loss_clip_ce`` (when
+            enabled) and the logged ``acc_clip``.
+        """
+        logits = self.text_bank(region_embed)
+        C = self.num_classes
+        losses = dict(
+            loss_contrast=self.loss_contrast(
+                logits, labels, weight=label_weights, num_classes=C))
+        fg = labels < C
+        if self.loss_aux is not None:
+            if self.text_bank.with_background:
+                avg = max(float((label_weights > 0).sum()), 1.0)
+                losses['loss_clip_ce'] = self.loss_aux(
+                    logits, labels, label_weights, avg_factor=avg)
+            else:
+                avg = max(float(fg.sum()), 1.0)
+                losses['loss_clip_ce'] = self.loss_aux(
+                    logits[fg], labels[fg], label_weights[fg],
+                    avg_factor=avg) if fg.any() else logits.sum() * 0
+        if fg.any():
+            losses['acc_clip'] = accuracy(logits[fg, :C], labels[fg])
+        return losses
+
+    def clip_probs(self, region_embed: Tensor, det_probs: Tensor) -> Tensor:
+        """Contrastive probabilities over C + 1 entries (background last).
+
+        Without a background entry in the bank, the detector's background
+        probability is used and the class probabilities are rescaled to the
+        remaining mass.
+
+        Args:
+            region_embed (Tensor): shape (N, D).
+            det_probs (Tensor): the detector's softmax, shape (N, C + 1).
+
+        Returns:
+            Tensor: shape (N, C + 1).
+        """
+        logits = self.text_bank(region_embed)
+        if self.text_bank.with_background:
+            return logits.softmax(-1)
+        bg = det_probs[:, -1:]
+        return torch.cat([logits.softmax(-1) * (1 - bg), bg], dim=-1)
+
+    def fuse_scores(self, cls_score: Tensor,
+                    region_embed: Optional[Tensor]) -> Tensor:
+        """Apply ``score_mode`` to the detector's logits.
+
+        Args:
+            cls_score (Tensor): detector logits, shape (N, C + 1).
+            region_embed (Tensor, optional): shape (N, D).
+
+        Returns:
+            Tensor: logits (N, C + 1) whose softmax -- what the stock
+            ``predict_by_feat`` applies -- gives the final probabilities.
+        """
+        if self.score_mode == 'det' or region_embed is None:
+            return cls_score
+        det = cls_score.softmax(-1)
+        probs = fuse_probs(det, self.clip_probs(region_embed, det),
+                           self.score_mode, self.fuse_alpha)
+        return probs.clamp(min=torch.finfo(probs.dtype).tiny).log()

@@ -1,0 +1,9 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+from .clip_text import (DEFAULT_TEMPLATES, ENSEMBLE_TEMPLATES,
+                        build_clip_model, encode_class_names,
+                        load_embeddings_file, save_embeddings_file)
+
+__all__ = [
+    'DEFAULT_TEMPLATES', 'ENSEMBLE_TEMPLATES', 'build_clip_model',
+    'encode_class_names', 'load_embeddings_file', 'save_embeddings_file'
+]

@@ -1,0 +1,245 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""Shrink any mmdet config to a few CPU iterations on a small dataset.
+
+Used by the tests, ``make demo`` and the benchmarks: it takes a real config
+(stock mmdet or ours), points every dataloader and evaluator at the given
+data, scales every image size in the pipelines down, swaps the schedule for a
+short iteration-based one and removes what cannot run offline (pretrained
+backbone downloads) or on a CPU (NCCL).  The result can be used directly with
+``Runner.from_cfg`` or dumped to a file for ``mim train mmdet <file>``.
+"""
+import copy
+import os.path as osp
+from typing import Any, Dict, Optional, Sequence, Tuple
+
+from mmengine.config import Config, ConfigDict
+
+__all__ = ['shrink_config']
+
+_SIZE_KEYS = ('scale', 'img_scale', 'crop_size', 'size')
+_EPOCH_ONLY_HOOKS = ('PipelineSwitchHook', 'YOLOXModeSwitchHook')
+
+
+def _is_size(v: Any) -> bool:
+    return isinstance(v, (tuple, list)) and len(v) == 2 and all(
+        isinstance(x, (int, float)) and x > 1 for x in v)
+
+
+def _reference_size(cfg: Config) -> float:
+    """Longest image side that the test pipeline resizes to."""
+    best = 0.0
+    for t in cfg.get('test_pipeline', None) or []:
+        for k in _SIZE_KEYS:
+            if _is_size(t.get(k)):
+                best = max(best, *t[k])
+    return best or 640.0
+
+
+def _scale_pipeline(pipeline: Sequence[dict], ratio: float,
+                    stride: int = 32) -> list:
+    out = []
+    for t in pipeline:
+        t = copy.deepcopy(t)
+        for k in _SIZE_KEYS:
+            if _is_size(t.get(k)):
+                t[k] = tuple(
+                    max(stride, int(round(x * ratio / stride)) * stride)
+                    for x in t[k])
+        if 'transforms' in t:  # e.g. RandomChoice / TTA wrappers
+            t['transforms'] = [
+                _scale_pipeline(p, ratio, stride) if isinstance(p, list) else
+                _scale_pipeline([p], ratio, stride)[0]
+                for p in t['transforms']
+            ]
+        out.append(t)
+    return out
+
+
+def _leaf_datasets(ds: dict):
+    """Yield the innermost dataset dicts under dataset wrappers."""
+    if 'dataset' in ds:
+        yield from _leaf_datasets(ds['dataset'])
+    elif 'datasets' in ds:
+        for d in ds['datasets']:
+            yield from _leaf_datasets(d)
+    else:
+        yield ds
+
+
+def _unwrap(ds: dict) -> dict:
+    """Replace RepeatDataset / ConcatDataset wrappers by their first leaf."""
+    return next(_leaf_datasets(ds))
+
+
+def _set_classes(node: Any, classes: Tuple[str, ...]) -> None:
+    """Set every ``num_classes`` and text-bank class list under ``node``."""
+    if isinstance(node, dict):
+        if 'num_classes' in node:
+            node['num_classes'] = len(classes)
+        if node.get('type') == 'ContrastiveTextBank':
+            node['class_names'] = classes
+            node.pop('prompt_aliases', None)
+        for v in node.values():
+            _set_classes(v, classes)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            _set_classes(v, classes)
+
+
+def shrink_config(cfg: Config,
+                  data: Dict,
+                  work_dir: str,
+                  img_size: int = 192,
+                  max_iters: int = 4,
+                  batch_size: int = 2,
+                  val_interval: Optional[int] = None,
+                  checkpoint_interval: Optional[int] = None,
+                  lr: Optional[float] = None,
+                  light_backbone: bool = True,
+                  dataset_type: str = 'CocoDataset',
+                  seed: Optional[int] = 0) -> Config:
+    """Return a copy of ``cfg`` that trains ``max_iters`` iterations on CPU.
+
+    Args:
+        cfg: A loaded detector config (any mmdet 3.x detector).
+        data: The dict returned by
+            :func:`mmdet_clipjoint.datasets.make_synthetic_dataset`
+            (``data_root``, ``classes``, ``{train,val}_ann_file``,
+            ``{train,val}_img_prefix``).
+        work_dir: Where logs and checkpoints go.
+        img_size: Longest image side after resizing (pipelines are scaled
+            so that the test pipeline's longest side becomes this).
+        max_iters: Training iterations.
+        batch_size: Training batch size.
+        val_interval: Validate every this many iterations (default: at the
+            end only).
+        checkpoint_interval: Save a checkpoint every this many iterations
+            (default: at the end only).
+        lr: Optional learning rate override.
+        light_backbone: Replace a ResNet backbone by ResNet-18 (CPU speed).
+        dataset_type: ``CocoDataset`` (COCO json) or ``VOCDataset``.
+        seed: Global random seed.
+
+    Returns:
+        Config: the shrunk config (``cfg`` itself is not modified).
+    """
+    cfg = copy.deepcopy(cfg)
+    classes = tuple(data['classes'])
+    ratio = img_size / _reference_size(cfg)
+    metainfo = dict(classes=classes)
+    data_root = data['data_root']
+    if not data_root.endswith('/'):
+        data_root += '/'
+
+    def point_dataset(ds: dict, split: str) -> dict:
+        if ds.get('type') == 'MultiImageMixDataset':
+            # YOLOX: the augmentation pipeline sits on the wrapper
+            ds['pipeline'] = _scale_pipeline(ds['pipeline'], ratio)
+            ds['dataset'] = point_dataset(ds['dataset'], split)
+            return ds
+        ds = _unwrap(ds)
+        ds.update(metainfo=metainfo, data_root=data_root,
+                  pipeline=_scale_pipeline(ds.get('pipeline', []), ratio))
+        if dataset_type == 'VOCDataset':
+            ds.update(type='VOCDataset',
+                      ann_file=f'VOCdevkit/VOC2007/ImageSets/Main/'
+                      f'{"trainval" if split == "train" else "test"}.txt',
+                      data_prefix=dict(sub_data_root='VOCdevkit/VOC2007/'))
+        else:
+            ds.update(type='CocoDataset', ann_file=data[f'{split}_ann_file'],
+                      data_prefix=dict(img=data[f'{split}_img_prefix']))
+        if split == 'train':
+            ds['filter_cfg'] = dict(filter_empty_gt=False, min_size=0)
+        return ds
+
+    # ---- data -----------------------------------------------------------
+    for name, split in (('train_dataloader', 'train'),
+                        ('val_dataloader', 'val'), ('test_dataloader',
+                                                    'val')):
+        dl = cfg.get(name)
+        if dl is None:
+            continue
+        dl = ConfigDict(dl)
+        dl['dataset'] = point_dataset(dl['dataset'], split)
+        dl.update(num_workers=0, persistent_workers=False)
+        dl['batch_size'] = batch_size if split == 'train' else 2
+        if split == 'train':
+            dl['sampler'] = dict(type='DefaultSampler', shuffle=True)
+        cfg[name] = dl
+    for key in ('train_pipeline', 'test_pipeline', 'train_pipeline_stage2'):
+        if key in cfg:
+            cfg[key] = _scale_pipeline(cfg[key], ratio)
+
+    val_ann = osp.join(data_root, data['val_ann_file'])
+    for name in ('val_evaluator', 'test_evaluator'):
+        if name not in cfg:
+            continue
+        if dataset_type == 'VOCDataset':
+            cfg[name] = dict(type='VOCMetric', metric='mAP',
+                             eval_mode='11points')
+        else:
+            cfg[name] = dict(type='CocoMetric', ann_file=val_ann,
+                             metric='bbox', format_only=False)
+
+    # ---- model ----------------------------------------------------------
+    model = cfg.model
+    _set_classes(model, classes)
+    backbone = model.get('backbone', {})
+    backbone['init_cfg'] = None  # no pretrained download offline
+    if light_backbone and backbone.get('type') == 'ResNet' and \
+            backbone.get('depth', 18) > 18:
+        backbone.update(depth=18, norm_eval=False)
+        if model.get('neck', {}).get('type') == 'FPN':
+            model.neck['in_channels'] = [64, 128, 256, 512]
+    # smaller RoI budgets for two-stage detectors
+    train_cfg = model.get('train_cfg') or {}
+    if 'rpn_proposal' in train_cfg:
+        train_cfg.rpn_proposal.update(nms_pre=200, max_per_img=100)
+        train_cfg.rcnn.sampler.update(num=64)
+    test_cfg = model.get('test_cfg') or {}
+    if 'rpn' in test_cfg:
+        test_cfg.rpn.update(nms_pre=200, max_per_img=100)
+    if 'nms_pre' in test_cfg:
+        test_cfg['nms_pre'] = min(test_cfg['nms_pre'], 1000)
+    # the stock YOLOX pre-processor resizes batches to 640-class sizes
+    pre = model.get('data_preprocessor', {})
+    for aug in pre.get('batch_augments') or []:
+        if aug.get('type') == 'BatchSyncRandomResize':
+            aug.update(random_size_range=(img_size, img_size), interval=1)
+
+    # ---- schedule and runtime -------------------------------------------
+    cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
+                         val_interval=val_interval or max_iters)
+    cfg.val_cfg = dict(type='ValLoop')
+    cfg.test_cfg = dict(type='TestLoop')
+    cfg.param_scheduler = [
+        dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0,
+             end=max(1, max_iters // 4))
+    ]
+    if lr is not None:
+        cfg.optim_wrapper.optimizer['lr'] = lr
+    if cfg.optim_wrapper.get('type') == 'AmpOptimWrapper':
+        cfg.optim_wrapper['type'] = 'OptimWrapper'  # no AMP on CPU
+        cfg.optim_wrapper.pop('loss_scale', None)
+    cfg.auto_scale_lr = dict(enable=False, base_batch_size=batch_size)
+    hooks = cfg.default_hooks
+    hooks.logger.update(interval=1)
+    hooks.checkpoint.update(by_epoch=False,
+                            interval=checkpoint_interval or max_iters,
+                            max_keep_ckpts=-1)
+    cfg.log_processor = dict(type='LogProcessor', window_size=1,
+                             by_epoch=False)
+    cfg.custom_hooks = [
+        h for h in cfg.get('custom_hooks', [])
+        if h.get('type') not in _EPOCH_ONLY_HOOKS
+    ]
+    cfg.env_cfg = dict(
+        cudnn_benchmark=False,
+        mp_cfg=dict(mp_start_method='fork', opencv_num_threads=0),
+        dist_cfg=dict(backend='gloo'))
+    if seed is not None:
+        cfg.randomness = dict(seed=seed, deterministic=False)
+    cfg.work_dir = work_dir
+    cfg.load_from = None
+    cfg.resume = False
+    return cfg

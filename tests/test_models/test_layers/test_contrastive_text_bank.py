@@ -1,0 +1,175 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+from mmdet.registry import MODELS
+import mmdet_clipjoint  # noqa: F401
+from mmdet_clipjoint.models.utils import (encode_class_names,
+                                          save_embeddings_file)
+from ...helpers import register_tiny_clip
+
+NAMES = ('red circle', 'blue square', 'green triangle')
+
+
+def build(**kw):
+    cfg = dict(type='ContrastiveTextBank', class_names=NAMES, embed_dim=32,
+               init_source='random', cache_dir=None)
+    cfg.update(kw)
+    return MODELS.build(cfg)
+
+
+def test_forward_shapes_and_temperature():
+    bank = build(background='learned', temperature=0.05)
+    x = F.normalize(torch.randn(7, 32), dim=-1)
+    logits = bank(x)
+    assert logits.shape == (7, 4)
+    assert bank.num_logits == 4
+    # cosine / tau: bounded by 1 / tau
+    assert logits.abs().max() <= 1 / 0.05 + 1e-4
+    t = bank.text_embeddings()
+    torch.testing.assert_close(logits, x @ t.t() / 0.05)
+
+
+def test_zero_background_and_no_background():
+    x = F.normalize(torch.randn(2, 32), dim=-1)
+    z = build(background='zero')(x)
+    assert z.shape == (2, 4) and (z[:, -1] == 0).all()
+    assert build(background=None)(x).shape == (2, 3)
+
+
+def test_temperature_is_clamped_to_range():
+    bank = build(temperature=0.07, temperature_range=(0.02, 0.5))
+    with torch.no_grad():
+        bank.log_scale.fill_(math.log(1 / 1e-6))  # tau far below min
+    assert torch.allclose(bank.temperatures(), torch.tensor(0.02))
+    with torch.no_grad():
+        bank.log_scale.fill_(math.log(1 / 100.))
+    assert torch.allclose(bank.temperatures(), torch.tensor(0.5))
+
+
+def test_gradients_and_frozen():
+    bank = build()
+    x = F.normalize(torch.randn(4, 32), dim=-1)
+    bank(x).sum().backward()
+    assert bank.embeddings.grad is not None
+    assert bank.log_scale.grad is not None
+    frozen = build(learnable=False, learn_temperature=False)
+    assert not frozen.embeddings.requires_grad
+    assert not frozen.log_scale.requires_grad
+
+
+def test_init_from_file_pt_and_npy(tmp_path):
+    emb = F.normalize(torch.randn(3, 32), dim=-1)
+    pt = str(tmp_path / 'e.pt')
+    save_embeddings_file(pt, emb, NAMES, model='x')
+    bank = build(init_source='file', embeddings_file=pt)
+    bank.init_weights()
+    torch.testing.assert_close(bank.embeddings.data, emb)
+    npy = str(tmp_path / 'e.npy')
+    np.save(npy, emb.numpy())
+    bank = build(init_source='file', embeddings_file=npy)
+    bank.init_weights()
+    torch.testing.assert_close(bank.embeddings.data, emb)
+
+
+@pytest.mark.parametrize('case', ['missing', 'shape', 'nan', 'names',
+                                  'corrupt'])
+def test_bad_embeddings_file(tmp_path, case):
+    path = str(tmp_path / 'e.pt')
+    emb = torch.randn(3, 32)
+    if case == 'shape':
+        save_embeddings_file(path, torch.randn(4, 32), NAMES + ('x', ))
+    elif case == 'nan':
+        emb[1, 2] = float('nan')
+        save_embeddings_file(path, emb, NAMES)
+    elif case == 'names':
+        save_embeddings_file(path, emb, NAMES[::-1])
+    elif case == 'corrupt':
+        with open(path, 'wb') as f:
+            f.write(b'not a checkpoint')
+    bank = build(init_source='file', embeddings_file=path)
+    err = FileNotFoundError if case == 'missing' else ValueError
+    match = {'missing': 'does not exist', 'shape': 'shape', 'nan': 'NaN',
+             'names': 'differ', 'corrupt': 'could not be read'}[case]
+    with pytest.raises(err, match=match):
+        bank.init_weights()
+
+
+def test_init_from_tiny_clip_checkpoint(tmp_path):
+    import open_clip
+    name = register_tiny_clip(tmp_path)
+    torch.manual_seed(0)
+    model = open_clip.create_model(name, pretrained=None)
+    ckpt = str(tmp_path / 'tiny_clip.pt')
+    torch.save(model.state_dict(), ckpt)
+    templates = ('a photo of a {}.', 'a drawing of a {}.')
+    bank = build(init_source='clip', clip_model=name, clip_pretrained=ckpt,
+                 templates=templates)
+    bank.init_weights()
+    ref = encode_class_names(NAMES, name, model=model.eval(),
+                             templates=templates)
+    torch.testing.assert_close(bank.embeddings.data, ref)
+    # the result lives in the state dict: a fresh bank needs no CLIP
+    fresh = build(init_source='clip', clip_model=name,
+                  clip_pretrained='/nonexistent/ckpt.bin')
+    fresh.load_state_dict(bank.state_dict())
+    torch.testing.assert_close(fresh.embeddings, bank.embeddings)
+
+
+def test_clip_init_uses_file_cache(tmp_path):
+    import open_clip
+    name = register_tiny_clip(tmp_path)
+    ckpt = str(tmp_path / 'tiny.pt')
+    torch.save(open_clip.create_model(name).state_dict(), ckpt)
+    cache = str(tmp_path / 'cache')
+    a = build(init_source='clip', clip_model=name, clip_pretrained=ckpt,
+              cache_dir=cache)
+    a.init_weights()
+    import os
+    assert len(os.listdir(cache)) == 1
+    b = build(init_source='clip', clip_model=name, clip_pretrained=ckpt,
+              cache_dir=cache)
+    b.init_weights()
+    torch.testing.assert_close(a.embeddings, b.embeddings)
+
+
+def test_offline_tag_error_tells_what_to_do(tmp_path, monkeypatch):
+    import open_clip
+    name = register_tiny_clip(tmp_path)
+
+    def no_network(*a, **k):
+        raise RuntimeError('Failed to download weights: no network')
+
+    monkeypatch.setattr(open_clip, 'create_model', no_network)
+    bank = build(init_source='clip', clip_model=name, clip_pretrained=None)
+    with pytest.raises(RuntimeError, match='embeddings_file'):
+        bank.init_weights()
+
+
+@pytest.mark.parametrize('kw,match', [
+    (dict(init_source='clip', clip_model='ViT-Nope-99'), 'Unknown open_clip'),
+    (dict(temperature=0.0), 'temperature'),
+    (dict(temperature=-1.0), 'temperature'),
+    (dict(init_source='web'), 'init_source'),
+    (dict(background='grey'), 'background'),
+    (dict(init_source='file'), 'embeddings_file'),
+    (dict(class_names=()), 'class_names'),
+])
+def test_bad_arguments(kw, match):
+    with pytest.raises(ValueError, match=match):
+        build(**kw)
+
+
+def test_missing_clip_checkpoint_and_unknown_tag():
+    bank = build(init_source='clip', clip_model='ViT-B-32', embed_dim=512,
+                 clip_pretrained='/no/such/clip.bin')
+    with pytest.raises(FileNotFoundError, match='does not exist'):
+        bank.init_weights()
+    bank = build(init_source='clip', clip_model='ViT-B-32', embed_dim=512,
+                 clip_pretrained='not-a-tag')
+    with pytest.raises(ValueError, match='Known tags'):
+        bank.init_weights()
