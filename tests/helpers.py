@@ -6,7 +6,8 @@ import os.path as osp
 TINY_CLIP = 'tiny-clip-test'
 TINY_CLIP_CFG = dict(
     embed_dim=32,
-    vision_cfg=dict(image_size=32, layers=1, width=32, patch_size=16),
+    vision_cfg=dict(image_size=32, layers=1, width=64, head_width=32,
+                    patch_size=16),
     text_cfg=dict(context_length=16, vocab_size=49408, width=32, heads=2,
                   layers=1))
 

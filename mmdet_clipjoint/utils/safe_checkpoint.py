@@ -8,10 +8,17 @@ its runner checkpoints carry a few non-tensor objects in ``meta`` and
 ``message_hub`` (``HistoryBuffer`` logs holding numpy arrays, numpy scalars and
 dtypes), so ``resume`` and ``load_from`` fail with ``UnpicklingError``.
 
+``HistoryBuffer`` also pickles its statistics methods as
+``getattr(HistoryBuffer, 'mean')``; instead of allowing the builtin
+``getattr`` (which would reach any attribute of any allowed class), a
+restricted stand-in that only resolves those methods is registered under the
+name ``builtins.getattr``.
+
 Rather than turning weights-only loading off (which lets any checkpoint run
 arbitrary code), :func:`register_checkpoint_safe_globals` adds exactly those
 classes to torch's allow-list.  It runs on ``import mmdet_clipjoint``.
 """
+import pickle
 from typing import Any, Callable, List, Tuple, Union
 
 import numpy as np
@@ -20,6 +27,19 @@ import torch
 __all__ = ['checkpoint_safe_globals', 'register_checkpoint_safe_globals']
 
 _SafeGlobal = Union[Callable, Tuple[Callable, str]]
+
+
+def _history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` restricted to ``HistoryBuffer``'s statistics methods."""
+    from mmengine.logging import HistoryBuffer
+    if isinstance(obj, type) and issubclass(obj, HistoryBuffer) and \
+            name in obj._statistics_methods:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'checkpoint asks for getattr({obj!r}, {name!r}); only '
+        'HistoryBuffer statistics methods are allowed. The file carries '
+        'objects that mmengine/mmdet checkpoints do not; load it only if '
+        'you trust its source (torch.load(..., weights_only=False)).')
 
 
 def checkpoint_safe_globals() -> List[_SafeGlobal]:
@@ -32,7 +52,11 @@ def checkpoint_safe_globals() -> List[_SafeGlobal]:
 
     multiarray = np._core.multiarray if hasattr(np, '_core') \
         else np.core.multiarray
-    out: List[_SafeGlobal] = [HistoryBuffer, np.ndarray, np.dtype]
+    out: List[_SafeGlobal] = [
+        HistoryBuffer, np.ndarray, np.dtype,
+        (_history_buffer_getattr, 'builtins.getattr'),
+        (_history_buffer_getattr, '__builtin__.getattr'),
+    ]
     for fn in (multiarray._reconstruct, multiarray.scalar):
         out.append(fn)
         for mod in ('numpy.core.multiarray', 'numpy._core.multiarray'):

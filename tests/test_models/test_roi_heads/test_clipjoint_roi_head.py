@@ -72,11 +72,9 @@ def test_loss_empty_gt():
 def test_loss_with_gt_and_gradients():
     head = build()
     head.train()
+    # the sampler adds the gt boxes as proposals: foreground RoIs exist
+    assert head.train_cfg.sampler.add_gt_as_proposals
     samples, proposals = inputs([3])
-    # put the proposals on top of the gt so there are foreground RoIs
-    gt = samples[0].gt_instances.bboxes
-    proposals[0].bboxes = torch.cat([gt, gt + 1, proposals[0].bboxes])
-    proposals[0].scores = torch.ones(len(proposals[0].bboxes))
     losses = head.loss(feats(), proposals, samples)
     for k in ('loss_cls', 'loss_bbox', 'loss_contrast', 'loss_clip_ce'):
         assert losses[k] > 0, k
@@ -93,9 +91,6 @@ def test_frozen_bank_gets_no_gradient():
     head = build(text_bank=dict(learnable=False, learn_temperature=False))
     head.train()
     samples, proposals = inputs([2])
-    gt = samples[0].gt_instances.bboxes
-    proposals[0].bboxes = torch.cat([gt, proposals[0].bboxes])
-    proposals[0].scores = torch.ones(len(proposals[0].bboxes))
     losses = head.loss(feats(), proposals, samples)
     sum(v for k, v in losses.items() if 'loss' in k).backward()
     bank = head.bbox_head.text_bank
