@@ -32,8 +32,10 @@ _SafeGlobal = Union[Callable, Tuple[Callable, str]]
 def _history_buffer_getattr(obj: Any, name: str) -> Any:
     """``getattr`` restricted to ``HistoryBuffer``'s statistics methods."""
     from mmengine.logging import HistoryBuffer
-    if isinstance(obj, type) and issubclass(obj, HistoryBuffer) and \
-            name in obj._statistics_methods:
+    # the built-in four are registered lazily, on the first instance
+    if isinstance(obj, type) and issubclass(obj, HistoryBuffer) and (
+            name in ('min', 'max', 'current', 'mean')
+            or name in obj._statistics_methods):
         return getattr(obj, name)
     raise pickle.UnpicklingError(
         f'checkpoint asks for getattr({obj!r}, {name!r}); only '

@@ -117,3 +117,19 @@ def test_mim_train_subprocess(synthetic_coco, tmp_path):
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     assert osp.isfile(osp.join(work_dir, 'iter_2.pth'))
     assert 'coco/bbox_mAP' in proc.stdout + proc.stderr
+
+
+def test_history_buffer_getattr_is_restricted():
+    """The stand-in for builtins.getattr resolves only HistoryBuffer's
+    statistics methods, in a fresh process state too."""
+    import pickle
+
+    from mmengine.logging import HistoryBuffer
+
+    from mmdet_clipjoint.utils.safe_checkpoint import _history_buffer_getattr
+    assert _history_buffer_getattr(HistoryBuffer, 'mean') is \
+        HistoryBuffer.mean
+    with pytest.raises(pickle.UnpicklingError, match='only'):
+        _history_buffer_getattr(HistoryBuffer, '__init__')
+    with pytest.raises(pickle.UnpicklingError, match='only'):
+        _history_buffer_getattr(os, 'system')
