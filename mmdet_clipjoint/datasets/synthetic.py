@@ -23,7 +23,7 @@ from PIL import Image, ImageDraw
 
 __all__ = [
     'SYNTHETIC_COLORS', 'SYNTHETIC_SHAPES', 'SYNTHETIC_CLASSES',
-    'make_synthetic_dataset'
+    'SYNTHETIC_CONFUSABLE', 'make_synthetic_dataset'
 ]
 
 #: colour name -> RGB; neighbours in this list are the confusable pairs.
@@ -44,6 +44,18 @@ SYNTHETIC_CLASSES: Tuple[str, ...] = (
     'blue triangle', 'purple triangle', 'green triangle',
     'blue diamond', 'purple diamond', 'orange diamond',
 )
+
+
+#: Each class's most confusable neighbour (same shape, neighbouring colour,
+#: or same colour, similar shape): the flip map of class-dependent noise.
+SYNTHETIC_CONFUSABLE: Dict[str, str] = {
+    'red circle': 'orange circle', 'orange circle': 'red circle',
+    'green circle': 'green triangle', 'red square': 'orange square',
+    'orange square': 'red square', 'blue square': 'blue diamond',
+    'blue triangle': 'purple triangle', 'purple triangle': 'blue triangle',
+    'green triangle': 'green circle', 'blue diamond': 'purple diamond',
+    'purple diamond': 'blue diamond', 'orange diamond': 'orange square',
+}
 
 
 def _polygon(shape: str, cx: float, cy: float, r: float,
