@@ -1,0 +1,170 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""Side-by-side training runs: stock detectors, their long-tail peers and
+ClipJoint, on the same data, schedule and seeds, under label stress.
+
+Used by ``tools/benchmark_accuracy.py`` and ``tools/demo.py``.
+"""
+import copy
+import os.path as osp
+from typing import Dict, Optional, Sequence
+
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from .small_config import shrink_config
+
+__all__ = [
+    'DETECTORS', 'SETTINGS', 'REPO_ROOT', 'build_experiment_cfg',
+    'run_experiment', 'set_score_mode'
+]
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+
+#: detector -> base configs and the methods compared on it.
+DETECTORS: Dict[str, dict] = dict(
+    frcnn=dict(
+        name='Faster R-CNN',
+        stock='mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+        clipjoint='configs/clipjoint_faster-rcnn/'
+        'clipjoint-faster-rcnn_r50_fpn_1x_coco.py',
+        methods=('stock', 'normed', 'seesaw', 'clipjoint')),
+    rtmdet=dict(
+        name='RTMDet-tiny',
+        stock='mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
+        clipjoint='configs/clipjoint_rtmdet/'
+        'clipjoint-rtmdet_tiny_8xb32-300e_coco.py',
+        methods=('stock', 'clipjoint')),
+)
+
+#: setting -> training-set stress (wrappers from mmdet_clipjoint.datasets).
+SETTINGS: Dict[str, dict] = dict(
+    clean=dict(),
+    imbalanced=dict(imbalance_ratio=50),
+    noisy=dict(noise_rate=0.3),
+    both=dict(imbalance_ratio=50, noise_rate=0.3),
+)
+
+
+def _load(path: str) -> Config:
+    if '::' in path:  # a config of an installed OpenMMLab package
+        from mmengine.hub import get_config
+        return get_config(path)
+    if not osp.isabs(path):
+        path = osp.join(REPO_ROOT, path)
+    return Config.fromfile(path)
+
+
+def build_experiment_cfg(detector: str,
+                         method: str,
+                         data: dict,
+                         work_dir: str,
+                         setting: str = 'clean',
+                         seed: int = 0,
+                         clip_pretrained: Optional[str] = None,
+                         **shrink) -> Config:
+    """Config of one run.
+
+    Args:
+        detector: Key of :data:`DETECTORS`.
+        method: ``stock``, ``normed`` (mmdet's NormedLinear cosine
+            classifier), ``seesaw`` (NormedLinear + SeesawLoss) or
+            ``clipjoint``.
+        data: Output of ``make_synthetic_dataset`` (or the same keys for
+            another COCO-format dataset).
+        work_dir: Run directory.
+        setting: Key of :data:`SETTINGS`.
+        seed: Training seed; also seeds the label stress.
+        clip_pretrained: open_clip checkpoint for the text bank; None
+            initialises the text embeddings randomly (no CLIP weights
+            offline).
+        **shrink: Passed to :func:`shrink_config` (img_size, max_iters,
+            batch_size, lr, ...).
+    """
+    spec = DETECTORS[detector]
+    if method not in spec['methods']:
+        raise ValueError(f'method {method!r} is not defined for {detector}; '
+                         f'choose from {spec["methods"]}.')
+    cfg = _load(spec['clipjoint' if method == 'clipjoint' else 'stock'])
+    cfg = shrink_config(cfg, data, work_dir, seed=seed, **shrink)
+    num_classes = len(data['classes'])
+    if method in ('normed', 'seesaw'):
+        bbox_head = cfg.model.roi_head.bbox_head
+        bbox_head.cls_predictor_cfg = dict(type='NormedLinear',
+                                           tempearture=20)
+        if method == 'seesaw':
+            bbox_head.loss_cls = dict(type='SeesawLoss', p=0.8, q=2.0,
+                                      num_classes=num_classes,
+                                      loss_weight=1.0)
+    if method == 'clipjoint':
+        for bank in _text_banks(cfg.model):
+            if clip_pretrained:
+                bank.update(init_source='clip', clip_pretrained=clip_pretrained)
+            else:
+                bank.update(init_source='random')
+    stress = SETTINGS[setting]
+    ds = cfg.train_dataloader.dataset
+    if 'imbalance_ratio' in stress:
+        ds = dict(type='LongTailDataset', seed=seed, dataset=ds,
+                  imbalance_ratio=stress['imbalance_ratio'])
+    if 'noise_rate' in stress:
+        ds = dict(type='NoisyLabelDataset', seed=seed, dataset=ds,
+                  noise_rate=stress['noise_rate'], noise_type='symmetric')
+    cfg.train_dataloader.dataset = ds
+    for name in ('val_evaluator', 'test_evaluator'):
+        cfg[name]['classwise'] = True
+    cfg.default_hooks.logger.interval = 20
+    cfg.log_level = 'WARNING'
+    return cfg
+
+
+def _text_banks(node):
+    if isinstance(node, dict):
+        if node.get('type') == 'ContrastiveTextBank':
+            yield node
+        for v in node.values():
+            yield from _text_banks(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            yield from _text_banks(v)
+
+
+def _train_stats(runner) -> dict:
+    """Realised class counts / noise matrix of the stressed training set."""
+    ds = runner.train_dataloader.dataset
+    stats = {}
+    if hasattr(ds, 'class_counts'):
+        stats['class_counts'] = ds.class_counts().tolist()
+    while ds is not None:
+        if getattr(ds, 'noise_matrix', None) is not None:
+            stats['noise_matrix'] = ds.noise_matrix.tolist()
+        ds = getattr(ds, 'dataset', None)
+    return stats
+
+
+def set_score_mode(model, mode: str) -> bool:
+    """Set ``score_mode`` on every ClipJoint head of ``model``."""
+    found = False
+    for m in model.modules():
+        if hasattr(m, 'score_mode') and hasattr(m, 'text_bank'):
+            m.score_mode = mode
+            found = True
+    return found
+
+
+def run_experiment(cfg: Config,
+                   score_modes: Sequence[str] = ()) -> Dict[str, dict]:
+    """Train ``cfg``, then test it (once per extra score mode).
+
+    Returns:
+        dict: ``{'default': metrics, <mode>: metrics, ..., 'train_stats':
+        {'class_counts': [...], 'noise_matrix': [[...]]}}``.
+    """
+    runner = Runner.from_cfg(copy.deepcopy(cfg))
+    runner.train()
+    out = dict(default=runner.test(), train_stats=_train_stats(runner))
+    model = runner.model.module if hasattr(runner.model,
+                                           'module') else runner.model
+    for mode in score_modes:
+        if set_score_mode(model, mode):
+            out[mode] = runner.test()
+    return out
