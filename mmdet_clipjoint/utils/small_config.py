@@ -25,6 +25,11 @@ def _is_size(v: Any) -> bool:
         isinstance(x, (int, float)) and x > 1 for x in v)
 
 
+def _is_border(v: Any) -> bool:
+    return isinstance(v, (tuple, list)) and len(v) == 2 and all(
+        isinstance(x, (int, float)) for x in v)
+
+
 def _reference_size(cfg: Config) -> float:
     """Longest image side that the test pipeline resizes to."""
     best = 0.0
@@ -45,6 +50,8 @@ def _scale_pipeline(pipeline: Sequence[dict], ratio: float,
                 t[k] = tuple(
                     max(stride, int(round(x * ratio / stride)) * stride)
                     for x in t[k])
+        if _is_border(t.get('border')):  # YOLOX RandomAffine: (-w/2, -h/2)
+            t['border'] = tuple(int(round(x * ratio)) for x in t['border'])
         if 'transforms' in t:  # e.g. RandomChoice / TTA wrappers
             t['transforms'] = [
                 _scale_pipeline(p, ratio, stride) if isinstance(p, list) else
@@ -201,11 +208,15 @@ def shrink_config(cfg: Config,
         test_cfg.rpn.update(nms_pre=200, max_per_img=100)
     if 'nms_pre' in test_cfg:
         test_cfg['nms_pre'] = min(test_cfg['nms_pre'], 1000)
-    # the stock YOLOX pre-processor resizes batches to 640-class sizes
+    # the stock YOLOX pre-processor resizes batches to 640-class sizes; at
+    # one fixed size it is a no-op that only fails outside a runner (it
+    # reads the iteration from the MessageHub), so it goes
     pre = model.get('data_preprocessor', {})
-    for aug in pre.get('batch_augments') or []:
-        if aug.get('type') == 'BatchSyncRandomResize':
-            aug.update(random_size_range=(img_size, img_size), interval=1)
+    if pre.get('batch_augments'):
+        pre['batch_augments'] = [
+            a for a in pre['batch_augments']
+            if a.get('type') != 'BatchSyncRandomResize'
+        ] or None
 
     # ---- schedule and runtime -------------------------------------------
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,

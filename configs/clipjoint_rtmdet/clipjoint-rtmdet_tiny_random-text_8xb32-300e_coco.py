@@ -1,0 +1,4 @@
+# Ablation: random instead of CLIP-initialised text embeddings.
+_base_ = './clipjoint-rtmdet_tiny_8xb32-300e_coco.py'
+
+model = dict(bbox_head=dict(text_bank=dict(init_source='random')))

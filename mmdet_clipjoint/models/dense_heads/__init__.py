@@ -1,0 +1,6 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+from .clipjoint_dense_mixin import ClipJointDenseMixin
+from .clipjoint_yolo_head import ClipJointYOLOHead
+from .clipjoint_yolox_head import ClipJointYOLOXHead
+
+__all__ = ['ClipJointDenseMixin', 'ClipJointYOLOHead', 'ClipJointYOLOXHead']

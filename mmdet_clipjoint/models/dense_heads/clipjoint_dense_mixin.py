@@ -1,0 +1,307 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""The contrastive branch shared by the one-stage ClipJoint heads."""
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from torch import Tensor
+
+from mmdet.models.losses import accuracy
+from mmdet.registry import MODELS
+from mmdet.utils import ConfigType, OptConfigType
+from ..layers.score_fusion import check_score_mode, fuse_probs
+
+__all__ = ['ClipJointDenseMixin']
+
+
+class ClipJointDenseMixin:
+    """CLIP-Joint-Detect for dense (one-stage) heads, as a mixin.
+
+    Put it *before* a stock head in the bases (``class H(ClipJointDenseMixin,
+    RTMDetSepBNHead)``) and call :meth:`_init_clipjoint` at the end of
+    ``__init__``. The subclass captures the per-level features that feed the
+    classifier (``rtm_cls`` / ``conv_cls``), returns them as an extra forward
+    output and converts the stock per-image targets into dense labels; the
+    mixin does the rest:
+
+    * **Projection**: a 2-layer 1x1-conv MLP (Conv-ReLU-Conv), shared by
+      all FPN levels, maps a classifier feature to the text bank's space;
+      the result is L2-normalised per location.
+    * **Targets**: the stock assignment, recorded while the stock
+      ``loss_by_feat`` runs (:meth:`_get_targets_single` is wrapped), so it
+      runs once and the stock losses are untouched.
+    * **Sampled locations**: every positive location (embedded on its own,
+      not the whole grid) plus ``neg_pos_ratio`` hard negatives per
+      positive (at least per image): the negatives the detector is most
+      confident about, ranked by its detached scores (SSD-style mining).
+    * ``loss_contrast``: InfoNCE on the positives (their class is the
+      positive text; the text -> region direction also contrasts every
+      class against the sampled negatives). With ``quality_weight`` each
+      positive is weighted by the assigner's IoU-based target score (the
+      soft label of RTMDet's QFL / YOLOX's IoU-aware class target) and the
+      loss is a weighted mean: poorly localised positives pull less on the
+      text embeddings, and positives of quality 0 are dropped.
+    * ``loss_clip_ce``: auxiliary cross-entropy on the contrastive logits.
+      Positives target their class (quality-weighted like InfoNCE). The
+      background is handled by the bank: with a background entry
+      (``'learned'`` / ``'zero'``) the mined negatives target it, which is
+      what distinguishes this term from InfoNCE's region -> text
+      direction; without one, only positives count.
+    * **Inference** (``score_mode``): ``det`` skips the branch (forward
+      returns the stock outputs). ``clip`` / ``fuse`` project every location
+      in one batched op; the contrastive class distribution is
+      ``softmax`` over the C class logits (the background entry is a
+      training device only) times the detector's foreground confidence
+      ``max_c p_det(c)``; ``fuse`` is the geometric mean
+      ``p_det^(1-a) * p_clip^a``. The fused probabilities are turned back
+      into logits so the stock ``predict_by_feat`` applies unchanged.
+    """
+
+    def _init_clipjoint(self,
+                        text_bank: ConfigType,
+                        in_channels: int,
+                        proj_hidden: int = 256,
+                        loss_contrast: ConfigType = dict(
+                            type='InfoNCELoss', loss_weight=1.0),
+                        loss_aux: OptConfigType = dict(
+                            type='CrossEntropyLoss', use_sigmoid=False,
+                            loss_weight=0.5),
+                        quality_weight: bool = True,
+                        neg_pos_ratio: int = 3,
+                        score_mode: str = 'det',
+                        fuse_alpha: float = 0.5) -> None:
+        """Build the branch; see the head classes for the arguments.
+
+        Args:
+            in_channels (int): Channels Cf of the classifier features.
+        """
+        check_score_mode(score_mode, fuse_alpha)
+        self.text_bank = MODELS.build(text_bank)
+        if self.text_bank.num_classes != self.num_classes:
+            raise ValueError(
+                f'The text bank has {self.text_bank.num_classes} class '
+                f'names but {type(self).__name__} has num_classes='
+                f'{self.num_classes}. Give the bank one name per class (in '
+                'dataset order) or fix num_classes.')
+        if neg_pos_ratio < 0:
+            raise ValueError(f'neg_pos_ratio={neg_pos_ratio} must be >= 0.')
+        self.proj = nn.Sequential(
+            nn.Conv2d(in_channels, proj_hidden, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(proj_hidden, self.text_bank.embed_dim, 1))
+        self.loss_contrast = MODELS.build(loss_contrast)
+        self.loss_aux = MODELS.build(loss_aux) if loss_aux else None
+        for name, loss in (('loss_contrast', self.loss_contrast),
+                           ('loss_aux', self.loss_aux)):
+            if loss is not None and getattr(loss, 'loss_weight', 0) < 0:
+                raise ValueError(f'{name}.loss_weight must be >= 0.')
+        self.quality_weight = quality_weight
+        self.neg_pos_ratio = int(neg_pos_ratio)
+        self.score_mode = score_mode
+        self.fuse_alpha = fuse_alpha
+        #: per-image target tuples, filled only inside _record_targets()
+        self._target_sink: Optional[List[tuple]] = None
+
+    # ------------------------------------------------------------------
+    # weights, forward helpers
+    # ------------------------------------------------------------------
+    def init_weights(self) -> None:
+        """Stock head init, then the projection and the text bank.
+
+        Stock heads initialise every ``nn.Conv2d`` their own way (RTMDet:
+        N(0, 0.01)); the projection gets PyTorch's default instead, and the
+        bank is initialised here when the stock ``init_weights`` does not
+        recurse into children (RTMDet).
+        """
+        super().init_weights()
+        for m in self.proj.modules():
+            if isinstance(m, nn.Conv2d):
+                m.reset_parameters()
+        if not self.text_bank.is_init:
+            self.text_bank.init_weights()
+
+    @property
+    def needs_embed(self) -> bool:
+        """Whether forward returns the classifier features."""
+        return self.training or self.score_mode != 'det'
+
+    def embed(self, x: Tensor) -> Tensor:
+        """Project classifier features into the joint space.
+
+        Args:
+            x (Tensor): shape (B, Cf, H, W) (any B, H, W).
+
+        Returns:
+            Tensor: embeddings L2-normalised over D, shape (B, D, H, W).
+        """
+        return F.normalize(self.proj(x), dim=1)
+
+    @staticmethod
+    def flatten_levels(mlvl: Sequence[Tensor]) -> Tensor:
+        """Concatenate per-level maps in the stock prior order.
+
+        Args:
+            mlvl (Sequence[Tensor]): per level, shape (B, Ch, H_l, W_l).
+
+        Returns:
+            Tensor: shape (B, N, Ch), N = sum_l H_l * W_l, ordered level
+            by level, row-major inside a level (as the stock heads flatten
+            scores and priors).
+        """
+        return torch.cat([x.flatten(2) for x in mlvl], dim=2).transpose(1, 2)
+
+    # ------------------------------------------------------------------
+    # training
+    # ------------------------------------------------------------------
+    @contextmanager
+    def _record_targets(self) -> Iterator[List[tuple]]:
+        """Collect the per-image outputs of :meth:`_get_targets_single`.
+
+        Yields:
+            list[tuple]: filled, in image order, by the stock target
+            computation that runs inside the ``with`` block.
+        """
+        sink: List[tuple] = []
+        self._target_sink = sink
+        try:
+            yield sink
+        finally:
+            self._target_sink = None
+
+    def _get_targets_single(self, *args, **kwargs) -> tuple:
+        """The stock per-image assignment, recorded when requested."""
+        out = super()._get_targets_single(*args, **kwargs)
+        if self._target_sink is not None:
+            self._target_sink.append(out)
+        return out
+
+    def _sample_locations(self, labels: Tensor, quality: Tensor,
+                          valid: Tensor, hardness: Tensor) -> tuple:
+        """Positive locations and mined hard negatives, flat indices.
+
+        Args:
+            labels (Tensor): (B, N), ``num_classes`` = background.
+            quality (Tensor): (B, N), the assigner's target score.
+            valid (Tensor): (B, N) bool, counted by the stock cls loss.
+            hardness (Tensor): (B, N), detached detector confidence.
+
+        Returns:
+            tuple[Tensor]: ``pos_idx`` (P,), ``neg_idx`` (M,) into B * N, and
+            the positives' weights (P,).
+        """
+        C = self.num_classes
+        pos = valid & (labels >= 0) & (labels < C)
+        if self.quality_weight:
+            pos &= quality > 0
+        pos_idx = pos.flatten().nonzero().squeeze(1)
+        pos_w = quality.flatten()[pos_idx].float() if self.quality_weight \
+            else quality.new_ones(len(pos_idx), dtype=torch.float)
+        neg = (valid & (labels >= C)).flatten()
+        k = min(self.neg_pos_ratio * max(len(pos_idx), labels.size(0)),
+                int(neg.sum()))
+        if k > 0:
+            score = hardness.flatten().float().masked_fill(
+                ~neg, float('-inf'))
+            neg_idx = score.topk(k, sorted=False).indices
+        else:
+            neg_idx = pos_idx.new_zeros(0)
+        return pos_idx, neg_idx, pos_w
+
+    def loss_clipjoint(self, cls_feats: Sequence[Tensor], labels: Tensor,
+                       quality: Tensor, valid: Tensor,
+                       hardness: Tensor) -> Dict[str, Tensor]:
+        """Contrastive + auxiliary CE losses on the sampled locations.
+
+        Args:
+            cls_feats (Sequence[Tensor]): classifier features per level,
+                shape (B, Cf, H_l, W_l).
+            labels (Tensor): dense targets (B, N) in ``[0, C]``, C =
+                background, in the :meth:`flatten_levels` order.
+            quality (Tensor): (B, N) IoU-based target score of positives.
+            valid (Tensor): (B, N) bool; False where the stock loss ignores
+                the location.
+            hardness (Tensor): (B, N) detached detector confidence, used to
+                mine negatives.
+
+        Returns:
+            dict[str, Tensor]: ``loss_contrast``, ``loss_clip_ce`` (when
+            enabled) and the logged ``acc_clip`` (when positives exist).
+        """
+        C = self.num_classes
+        pos_idx, neg_idx, pos_w = self._sample_locations(
+            labels, quality, valid, hardness)
+        idx = torch.cat([pos_idx, neg_idx])
+        feats = torch.cat([x.flatten(2) for x in cls_feats], dim=2)
+        B, Cf, N = feats.shape
+        # (S, Cf) gathered before projecting: only sampled locations cost
+        x = feats.transpose(1, 2).reshape(B * N, Cf)[idx]
+        logits = self.text_bank(self.embed(x[:, :, None, None]).flatten(1))
+        P = len(pos_idx)
+        tgt = labels.flatten()[idx].clone()
+        tgt[P:] = C
+        weight = torch.cat([pos_w, pos_w.new_ones(len(neg_idx))])
+        losses = dict(
+            loss_contrast=self.loss_contrast(
+                logits, tgt, weight=weight, num_classes=C))
+        if self.loss_aux is not None:
+            n = len(idx) if self.text_bank.with_background else P
+            if n > 0:
+                losses['loss_clip_ce'] = self.loss_aux(
+                    logits[:n], tgt[:n], weight[:n],
+                    avg_factor=float(weight[:n].sum().clamp(min=1e-6)))
+            else:
+                losses['loss_clip_ce'] = logits.sum() * 0
+        if P > 0:
+            losses['acc_clip'] = accuracy(logits[:P, :C], tgt[:P])
+        return losses
+
+    # ------------------------------------------------------------------
+    # inference
+    # ------------------------------------------------------------------
+    def clip_probs(self, embeds: Tensor, det_probs: Tensor) -> Tensor:
+        """Contrastive class probabilities of embedded locations.
+
+        Args:
+            embeds (Tensor): normalised embeddings, shape (M, D).
+            det_probs (Tensor): the detector's sigmoid class scores,
+                shape (M, C).
+
+        Returns:
+            Tensor: ``softmax_C(cos / tau) * max_c det_probs``, (M, C): the
+            branch says which class, the detector whether (and how well
+            localised) an object is there.
+        """
+        logits = self.text_bank(embeds)[:, :self.num_classes]
+        return logits.softmax(-1) * det_probs.max(-1, keepdim=True)[0]
+
+    def fuse_mlvl_scores(
+            self, cls_scores: Sequence[Tensor],
+            cls_feats: Optional[Sequence[Tensor]]) -> List[Tensor]:
+        """Apply ``score_mode`` to multi-level classification logits.
+
+        Args:
+            cls_scores (Sequence[Tensor]): per level (B, C, H_l, W_l)
+                logits.
+            cls_feats (Sequence[Tensor], optional): per level
+                (B, Cf, H_l, W_l); None in ``det`` mode.
+
+        Returns:
+            list[Tensor]: logits of the same shapes whose sigmoid (what the
+            stock ``predict_by_feat`` applies) is the fused probability.
+        """
+        if self.score_mode == 'det' or cls_feats is None:
+            return list(cls_scores)
+        det = self.flatten_levels(cls_scores).sigmoid()  # (B, N, C)
+        B, N, C = det.shape
+        feats = torch.cat([x.flatten(2) for x in cls_feats], dim=2)
+        emb = self.embed(feats[..., None]).flatten(2).transpose(1, 2)
+        clip = self.clip_probs(emb.reshape(B * N, -1),
+                               det.reshape(B * N, C)).view(B, N, C)
+        probs = fuse_probs(det, clip, self.score_mode, self.fuse_alpha)
+        logits = torch.logit(probs, eps=1e-6).transpose(1, 2)  # (B, C, N)
+        sizes = [s.shape[-2] * s.shape[-1] for s in cls_scores]
+        return [
+            lvl.reshape(s.shape)
+            for lvl, s in zip(logits.split(sizes, dim=2), cls_scores)
+        ]
