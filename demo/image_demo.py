@@ -1,0 +1,125 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""Detect objects in images with a ClipJoint detector and save the drawings.
+
+Runs :class:`mmdet.apis.DetInferencer` on a ClipJoint config + checkpoint
+(no CLIP weights and no network needed: the text bank lives in the
+checkpoint). Drawn images go to ``<out-dir>/vis/``, predictions (boxes,
+labels, scores) to ``<out-dir>/preds/*.json``.
+
+Examples::
+
+    python demo/image_demo.py demo.jpg CONFIG --weights CKPT --out-dir out/
+    # a folder of images, contrastive-branch scores only
+    python demo/image_demo.py images/ CONFIG --weights CKPT --score-mode clip
+"""
+import argparse
+import os.path as osp
+import sys
+import warnings
+from typing import Dict, List
+
+__all__ = ['set_score_mode', 'main']
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from mmengine.config import DictAction
+    p = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        epilog=__doc__.split('\n', 2)[2],
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument('img', help='an image file, a folder of images or a URL')
+    p.add_argument('config', help='a ClipJoint (or any mmdet) config file')
+    p.add_argument('--weights', help='checkpoint file')
+    p.add_argument('--out-dir', default='outputs',
+                   help='output folder (vis/ and preds/ inside)')
+    p.add_argument('--device', default='cpu',
+                   help='device, e.g. cpu or cuda:0')
+    p.add_argument('--pred-score-thr', type=float, default=0.3,
+                   help='draw boxes scoring at least this')
+    p.add_argument('--score-mode', choices=['det', 'clip', 'fuse'],
+                   help='override the ClipJoint heads\' inference scores: '
+                   'det (detector only, branch skipped), clip (contrastive '
+                   'branch only) or fuse (both); default: the config\'s')
+    p.add_argument('--fuse-alpha', type=float,
+                   help='weight of the contrastive scores in fuse mode')
+    p.add_argument('--batch-size', type=int, default=1)
+    p.add_argument('--palette', default='none',
+                   choices=['coco', 'voc', 'citys', 'random', 'none'],
+                   help='box colours (default: the checkpoint\'s / config\'s)')
+    p.add_argument('--show', action='store_true',
+                   help='also display the images in a window')
+    p.add_argument('--no-save-vis', action='store_true',
+                   help='do not save the drawn images')
+    p.add_argument('--no-save-pred', action='store_true',
+                   help='do not save the prediction JSON files')
+    p.add_argument('--print-result', action='store_true')
+    p.add_argument('--cfg-options', nargs='+', action=DictAction,
+                   help='override config settings (key=value)')
+    return p.parse_args(argv)
+
+
+def set_score_mode(model, score_mode: str, fuse_alpha=None) -> List[str]:
+    """Set ``score_mode`` (and ``fuse_alpha``) on every ClipJoint head.
+
+    Returns:
+        list[str]: the module names changed.
+
+    Raises:
+        ValueError: when the model has no ClipJoint head.
+    """
+    from mmdet_clipjoint.models.layers import check_score_mode
+    changed = []
+    for name, m in model.named_modules():
+        if hasattr(m, 'score_mode') and hasattr(m, 'text_bank'):
+            alpha = m.fuse_alpha if fuse_alpha is None else fuse_alpha
+            check_score_mode(score_mode, alpha)
+            m.score_mode, m.fuse_alpha = score_mode, alpha
+            changed.append(name)
+    if not changed:
+        raise ValueError('--score-mode needs a ClipJoint detector (a head '
+                         'with a text bank); this model has none.')
+    return changed
+
+
+def main(argv=None) -> Dict:
+    """Run the demo; returns DetInferencer's result dict."""
+    args = parse_args(argv)
+    from mmengine.config import Config
+
+    import mmdet_clipjoint  # noqa: F401  registers the ClipJoint modules
+    from mmdet.apis import DetInferencer
+
+    if not osp.exists(args.img) and '://' not in args.img:
+        raise FileNotFoundError(f'{args.img} does not exist.')
+    if args.weights is None:
+        warnings.warn('No --weights given: the detector is randomly '
+                      'initialised and its detections are meaningless.')
+    elif not osp.isfile(args.weights):
+        raise FileNotFoundError(f'checkpoint {args.weights} not found.')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    inferencer = DetInferencer(model=cfg, weights=args.weights,
+                               device=args.device, palette=args.palette)
+    if args.score_mode is not None:
+        changed = set_score_mode(inferencer.model, args.score_mode,
+                                 args.fuse_alpha)
+        print(f'score_mode={args.score_mode!r} set on {changed}')
+    elif args.fuse_alpha is not None:
+        raise ValueError('--fuse-alpha needs --score-mode fuse.')
+    result = inferencer(
+        args.img, batch_size=args.batch_size, out_dir=args.out_dir,
+        pred_score_thr=args.pred_score_thr, show=args.show,
+        no_save_vis=args.no_save_vis, no_save_pred=args.no_save_pred,
+        print_result=args.print_result)
+    if not (args.no_save_vis and args.no_save_pred):
+        print(f'Results saved to {osp.abspath(args.out_dir)} (vis/: drawn '
+              'images, preds/: JSON predictions)')
+    return result
+
+
+if __name__ == '__main__':
+    try:
+        main()
+    except (ValueError, FileNotFoundError) as e:
+        sys.exit(f'image_demo: error: {e}')
