@@ -198,10 +198,11 @@ def main(argv=None):
         data_dir, preset['num_train'], preset['num_val'],
         (preset['img_size'], preset['img_size']), objects_per_image=(1, 3),
         seed=1234)
-    plan = [(det, m, s, seed) for det in args.detectors
-            for m in DETECTORS[det]['methods']
-            if args.methods is None or m in args.methods
-            for s in settings for seed in seeds]
+    # seed-major order: an interrupted benchmark (re-runs skip finished
+    # runs) still holds complete method comparisons for the first seeds
+    plan = [(det, m, s, seed) for seed in seeds for s in settings
+            for det in args.detectors for m in DETECTORS[det]['methods']
+            if args.methods is None or m in args.methods]
     runs = []
     from tqdm import tqdm
     bar = tqdm(plan, desc='runs', unit='run', file=sys.stdout)
