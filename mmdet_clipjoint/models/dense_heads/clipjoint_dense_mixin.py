@@ -40,9 +40,12 @@ class ClipJointDenseMixin:
       positive text; the text -> region direction also contrasts every
       class against the sampled negatives). With ``quality_weight`` each
       positive is weighted by the assigner's IoU-based target score (the
-      soft label of RTMDet's QFL / YOLOX's IoU-aware class target) and the
-      loss is a weighted mean: poorly localised positives pull less on the
-      text embeddings, and positives of quality 0 are dropped.
+      soft label of RTMDet's QFL / YOLOX's IoU-aware class target), floored
+      at ``min_quality`` and normalised to mean 1 over the batch's
+      positives: poorly localised positives (whose features may mix
+      objects and background) pull less on the text embeddings, the loss
+      scale does not depend on how good the boxes are yet, and early in
+      training (all IoUs ~0) every positive counts the same.
     * ``loss_clip_ce``: auxiliary cross-entropy on the contrastive logits.
       Positives target their class (quality-weighted like InfoNCE). The
       background is handled by the bank: with a background entry
@@ -58,6 +61,9 @@ class ClipJointDenseMixin:
       ``p_det^(1-a) * p_clip^a``. The fused probabilities are turned back
       into logits so the stock ``predict_by_feat`` applies unchanged.
     """
+
+    #: floor of the quality weights of positives (IoU scale)
+    min_quality = 0.01
 
     def _init_clipjoint(self,
                         text_bank: ConfigType,
@@ -192,11 +198,13 @@ class ClipJointDenseMixin:
         """
         C = self.num_classes
         pos = valid & (labels >= 0) & (labels < C)
-        if self.quality_weight:
-            pos &= quality > 0
         pos_idx = pos.flatten().nonzero().squeeze(1)
-        pos_w = quality.flatten()[pos_idx].float() if self.quality_weight \
-            else quality.new_ones(len(pos_idx), dtype=torch.float)
+        if self.quality_weight and len(pos_idx):
+            pos_w = quality.flatten()[pos_idx].float().clamp(
+                min=self.min_quality)
+            pos_w = pos_w / pos_w.mean()
+        else:
+            pos_w = quality.new_ones(len(pos_idx), dtype=torch.float)
         neg = (valid & (labels >= C)).flatten()
         k = min(self.neg_pos_ratio * max(len(pos_idx), labels.size(0)),
                 int(neg.sum()))

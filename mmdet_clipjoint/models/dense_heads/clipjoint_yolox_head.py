@@ -135,12 +135,15 @@ class ClipJointYOLOXHead(ClipJointDenseMixin, YOLOXHead):
         labels = torch.full_like(fg, self.num_classes, dtype=torch.long)
         if len(cls_target):
             quality[fg], labels[fg] = cls_target.max(-1)
+        # a positive of IoU 0 has an all-zero target: its class is unknown,
+        # so it is neither a positive nor a negative of the branch
+        valid = ~fg | (quality > 0)
+        labels[~valid] = self.num_classes
         with torch.no_grad():
             hardness = self.flatten_levels(cls_scores).sigmoid().max(-1)[0] \
                 * self.flatten_levels(objectnesses)[..., 0].sigmoid()
         losses.update(
-            self.loss_clipjoint(cls_feats, labels, quality,
-                                torch.ones_like(fg), hardness))
+            self.loss_clipjoint(cls_feats, labels, quality, valid, hardness))
         return losses
 
     def predict_by_feat(self,
