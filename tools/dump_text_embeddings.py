@@ -237,6 +237,11 @@ def _encode_with_progress(encode, prompt_names, model_name, pretrained,
 def main(argv=None) -> Dict:
     """Run the tool; returns the metadata written (for tests / scripting)."""
     args = parse_args(argv)
+    if not osp.isfile(args.source):
+        raise FileNotFoundError(f'{args.source} does not exist.')
+    if not args.out.endswith(('.pt', '.pth', '.npy')):
+        raise ValueError(f'--out {args.out!r}: use a .pt (recommended) or '
+                         '.npy file name.')
     import open_clip
 
     import mmdet_clipjoint
@@ -246,12 +251,6 @@ def main(argv=None) -> Dict:
                                               encode_class_names,
                                               load_embeddings_file,
                                               save_embeddings_file)
-
-    if not osp.isfile(args.source):
-        raise FileNotFoundError(f'{args.source} does not exist.')
-    if not args.out.endswith(('.pt', '.pth', '.npy')):
-        raise ValueError(f'--out {args.out!r}: use a .pt (recommended) or '
-                         '.npy file name.')
     if args.model_config:
         open_clip.add_model_config(args.model_config)
 
