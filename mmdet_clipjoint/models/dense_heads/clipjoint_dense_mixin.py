@@ -242,9 +242,11 @@ class ClipJointDenseMixin:
         idx = torch.cat([pos_idx, neg_idx])
         feats = torch.cat([x.flatten(2) for x in cls_feats], dim=2)
         B, Cf, N = feats.shape
-        # (S, Cf) gathered before projecting: only sampled locations cost
+        # gathered before projecting: only the S sampled locations cost;
+        # laid out as one (1, Cf, S, 1) map, so each 1x1 conv is one GEMM
         x = feats.transpose(1, 2).reshape(B * N, Cf)[idx]
-        logits = self.text_bank(self.embed(x[:, :, None, None]).flatten(1))
+        emb = self.embed(x.t()[None, :, :, None])[0, :, :, 0].t()  # (S, D)
+        logits = self.text_bank(emb)
         P = len(pos_idx)
         tgt = labels.flatten()[idx].clone()
         tgt[P:] = C
