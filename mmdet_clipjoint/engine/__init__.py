@@ -1,4 +1,4 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
-from .hooks import ClipJointHook
+from .hooks import AtomicCheckpointHook, ClipJointHook, RNGStateHook
 
-__all__ = ['ClipJointHook']
+__all__ = ['ClipJointHook', 'AtomicCheckpointHook', 'RNGStateHook']

@@ -17,14 +17,26 @@ name ``builtins.getattr``.
 Rather than turning weights-only loading off (which lets any checkpoint run
 arbitrary code), :func:`register_checkpoint_safe_globals` adds exactly those
 classes to torch's allow-list.  It runs on ``import mmdet_clipjoint``.
+
+It also replaces mmengine's loader of local checkpoint files (used by
+``load_checkpoint``, ``Runner.resume`` / ``load_from`` and mmdet's
+``init_detector``) by :func:`load_from_local`, which loads the same way
+but turns torch's errors for a refused object or a truncated / corrupt file
+into messages that say what happened and what to do (the name
+``load_from_local`` is mmengine's: its log line reads "local backend").
 """
+import os.path as osp
 import pickle
-from typing import Any, Callable, List, Tuple, Union
+import re
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 import numpy as np
 import torch
 
-__all__ = ['checkpoint_safe_globals', 'register_checkpoint_safe_globals']
+__all__ = [
+    'checkpoint_safe_globals', 'register_checkpoint_safe_globals',
+    'load_from_local', 'UnsafeCheckpointError', 'CorruptCheckpointError'
+]
 
 _SafeGlobal = Union[Callable, Tuple[Callable, str]]
 
@@ -74,13 +86,104 @@ def checkpoint_safe_globals() -> List[_SafeGlobal]:
     return out
 
 
+class UnsafeCheckpointError(pickle.UnpicklingError):
+    """A checkpoint holds objects that weights-only loading refuses."""
+
+
+class CorruptCheckpointError(RuntimeError):
+    """A checkpoint file is truncated or otherwise unreadable."""
+
+
+_CORRUPT_HINTS = ('PytorchStreamReader', 'zip archive', 'central directory',
+                  'Ran out of input', 'invalid load key', 'truncated')
+
+
+def _refused_global(message: str) -> Optional[str]:
+    m = re.search(r'GLOBAL ([\w.]+)', message) or re.search(
+        r'Unsupported global:? ([\w.]+)', message)
+    return m.group(1) if m else None
+
+
+def load_from_local(filename: str,
+                    map_location: Union[str, Callable, None] = None) -> Any:
+    """``torch.load`` a local checkpoint (weights-only) with clear errors.
+
+    Args:
+        filename: Path of the file (``~`` is expanded).
+        map_location: As for :func:`torch.load`.
+
+    Returns:
+        The loaded checkpoint.
+
+    Raises:
+        FileNotFoundError: The file does not exist.
+        UnsafeCheckpointError: The file holds objects outside the allow-list
+            (weights-only loading stays on; the message names the object and
+            the safe ways forward).
+        CorruptCheckpointError: The file is truncated or corrupt, e.g. a
+            save that was interrupted.
+    """
+    filename = osp.expanduser(filename)
+    if not osp.isfile(filename):
+        raise FileNotFoundError(f'{filename} can not be found.')
+    try:
+        return torch.load(filename, map_location=map_location)
+    except pickle.UnpicklingError as e:
+        msg = str(e)
+        if 'Weights only load failed' not in msg and \
+                'weights_only' not in msg:
+            raise CorruptCheckpointError(
+                _corrupt_message(filename, e)) from e
+        name = _refused_global(msg) or 'an object that is not allow-listed'
+        raise UnsafeCheckpointError(
+            f'Refused to load checkpoint {filename!r}: it contains {name}, '
+            'a Python object that mmengine / mmdet / mmdet_clipjoint '
+            'checkpoints never hold. Checkpoints are loaded with torch\'s '
+            'weights-only unpickler (tensors, containers and an allow-list '
+            'only) so that opening a file cannot run code, and that stays '
+            'on. If the file comes from a source you trust, re-save it as '
+            'plain tensors: `ckpt = torch.load(path, weights_only=False); '
+            'torch.save({"state_dict": ckpt["state_dict"]}, "clean.pth")` '
+            'and load clean.pth, or allow-list exactly that class with '
+            '`torch.serialization.add_safe_globals([...])`. torch said: '
+            f'{_weights_only_detail(msg)}') from e
+    except (RuntimeError, EOFError, KeyError, ValueError) as e:
+        if isinstance(e, RuntimeError) and not any(
+                h in str(e) for h in _CORRUPT_HINTS):
+            raise
+        raise CorruptCheckpointError(_corrupt_message(filename, e)) from e
+
+
+def _weights_only_detail(msg: str) -> str:
+    for line in msg.splitlines():
+        if 'WeightsUnpickler' in line or 'Unsupported global' in line:
+            return line.strip()
+    return msg.strip().splitlines()[0] if msg.strip() else ''
+
+
+def _corrupt_message(filename: str, e: BaseException) -> str:
+    return (f'Checkpoint {filename!r} is truncated or corrupt and cannot be '
+            f'read ({type(e).__name__}: {str(e)[:200]}). This happens when '
+            'a save is interrupted (killed process, full disk) or a copy is '
+            'incomplete. Resume from an earlier checkpoint (`--resume '
+            '<work_dir>/iter_N.pth`), or let AtomicCheckpointHook\'s auto '
+            'resume pick the newest complete one; re-copy the file if it '
+            'was transferred.')
+
+
 def register_checkpoint_safe_globals() -> bool:
-    """Allow-list :func:`checkpoint_safe_globals` for ``torch.load``.
+    """Allow-list :func:`checkpoint_safe_globals` for ``torch.load`` and
+    make mmengine load local checkpoints through
+    :func:`load_from_local`.
 
     Returns:
         bool: False on a torch without ``add_safe_globals`` (< 2.4), where
         weights-only loading is not the default and nothing is needed.
     """
+    from mmengine.runner import CheckpointLoader
+    # prefix '' is mmengine's local-file scheme (its own load_from_local)
+    CheckpointLoader.register_scheme(
+        prefixes='', loader=load_from_local, force=True)
     add: Any = getattr(torch.serialization, 'add_safe_globals', None)
     if add is None:
         return False
