@@ -30,4 +30,4 @@ model = dict(
             score_mode='fuse',
             fuse_alpha=0.5)))
 
-custom_hooks = [dict(type='ClipJointHook')]
+custom_hooks = [dict(type='ClipJointHook'), dict(type='RNGStateHook')]
