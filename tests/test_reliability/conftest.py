@@ -14,6 +14,23 @@ from .common import (WIDTH, Recorder, bank_cfg, clone_state,
 MAX_ITERS = 4
 
 
+@pytest.fixture(autouse=True, scope='package')
+def _no_yapf_in_runner():
+    """Skip yapf's re-formatting of config text (``Config.pretty_text``).
+
+    mmengine formats the whole config with yapf four times per Runner and
+    once per checkpoint (about 2 s each on these CPUs); the unformatted text
+    is the same valid Python, so only the layout of dumped configs changes.
+    Subprocess runs in these tests keep the real formatting.
+    """
+    import mmengine.config.config as config_module
+    mp = pytest.MonkeyPatch()
+    mp.setattr(config_module, 'FormatCode',
+               lambda text, **kwargs: (text, False))
+    yield
+    mp.undo()
+
+
 def reference_cfg(tmp_path, data, emb_file):
     """4 iterations, checkpoints at 2 and 4, evaluation at the end."""
     cfg = slim_clipjoint_cfg(tmp_path, data, max_iters=MAX_ITERS,
