@@ -1,0 +1,130 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""tools/benchmark_speed.py: a tiny in-process run (64 px, 1 repetition)
+and its helpers. Checks the structure of the report and that the final
+``ratios:`` line parses -- never timings."""
+import importlib.util
+import json
+import math
+import os.path as osp
+import re
+
+import pytest
+import torch
+
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+TOOL = osp.join(ROOT, 'tools', 'benchmark_speed.py')
+RATIOS_RE = re.compile(
+    r'ratios: frcnn det=(\S+) fuse=(\S+) train=(\S+) \| '
+    r'rtmdet det=(\S+) fuse=(\S+) train=(\S+)')
+NUM_RE = re.compile(r'(\d+\.\d{3}|nan)')
+
+
+@pytest.fixture(scope='module')
+def tool():
+    spec = importlib.util.spec_from_file_location('benchmark_speed', TOOL)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def available(tool):
+    return [k for k, s in tool.DETECTORS.items()
+            if osp.isfile(osp.join(ROOT, s['clipjoint']))]
+
+
+def test_tiny_run_report_structure(tool, tmp_path, capsys):
+    dets = available(tool)
+    assert 'frcnn' in dets
+    threads = torch.get_num_threads()
+    res = tool.main([
+        '--quick', '--img-size', '64', '--reps', '1', '--warmup', '0',
+        '--aa', '--out', str(tmp_path / 'speed'), '--detectors', *dets
+    ])
+    assert torch.get_num_threads() == threads  # restored for other tests
+
+    # the last printed line: exactly the documented form, 3 decimals
+    last = capsys.readouterr().out.strip().splitlines()[-1]
+    m = RATIOS_RE.fullmatch(last)
+    assert m, last
+    assert all(NUM_RE.fullmatch(g) for g in m.groups()), last
+    parsed = tool.parse_ratios_line(last)
+    assert set(parsed) == {'frcnn', 'rtmdet'}
+    for key, vals in parsed.items():
+        assert set(vals) == {'det', 'fuse', 'train'}
+        for v in vals.values():
+            assert (v > 0) if key in dets else math.isnan(v)
+    assert last == res['ratios_line']
+
+    for key in dets:
+        r = res['detectors'][key]
+        assert r['det_equals_stock'] is True
+        assert r['clipjoint_only_keys'] > 0
+        assert r['params']['fuse'] > r['params']['stock']
+        bs1 = r['infer']['bs1']
+        assert set(bs1) == {'stock', 'stock_aa', 'det', 'clip', 'fuse'}
+        for v, e in bs1.items():
+            assert e['time']['n'] == 1 and e['time']['median'] > 0
+            assert e['cpu_time']['n'] == 1
+            assert ('ratio' in e) == (v != 'stock')
+        assert parsed[key]['det'] == pytest.approx(
+            bs1['det']['ratio']['median'], abs=5e-4)
+        assert set(r['train']) == {'batch', 'stock', 'stock_aa', 'clipjoint'}
+        assert r['train']['clipjoint']['ratio']['n'] == 1
+        # FLOPs: det mode runs exactly the stock computation, fuse more
+        f = r['flops']
+        assert f['det'] == f['stock'] > 0
+        assert f['fuse'] > f['stock'] and f['clip'] > f['stock']
+        mem = r['memory']
+        assert set(mem['infer_bs1']) == {'stock', 'det', 'clip', 'fuse'}
+        assert set(mem['train']) == {'stock', 'clipjoint'}
+        if osp.exists('/proc/self/clear_refs'):
+            assert all(v is not None and v >= 0 for v in mem['train'].values())
+
+    md = (tmp_path / 'speed.md').read_text()
+    assert md.rstrip().splitlines()[-1] == last
+    assert '| ClipJoint fuse |' in md
+    saved = json.loads((tmp_path / 'speed.json').read_text())
+    assert saved['ratios_line'] == last
+    assert saved['settings']['img_size'] == 64
+    assert saved['environment']['torch'] == torch.__version__
+
+
+def test_text_bank_timing_structure(tool, tmp_path):
+    from ..helpers import register_tiny_clip
+    name = register_tiny_clip(tmp_path)
+    args = tool.parse_args(['--quick', '--clip-model', name,
+                            '--text-classes', '3', '--text-templates', '1',
+                            '2'])
+    out = tool.bench_text_bank(args, str(tmp_path), log=lambda *a: None)
+    assert out['classes'] == 3
+    for k in ('build_s', 'encode_T1_s', 'encode_T2_s', 'cached_first_call_s',
+              'cached_second_call_s'):
+        assert out[k] >= 0, k
+    assert out['cache_consistent'] is True
+
+
+def test_helpers(tool):
+    s = tool.summarize([3.0, 1.0, 2.0, 4.0])
+    assert s['median'] == 2.5 and s['min'] == 1.0 and s['max'] == 4.0
+    assert s['q1'] <= s['median'] <= s['q3'] and s['n'] == 4
+    assert math.isnan(tool.summarize([])['median'])
+    assert tool.paired_ratios([2.0, 3.0], [1.0, 2.0]) == [2.0, 1.5]
+
+    # interleaving: every function once per round, the order rotates
+    calls = []
+    times = tool.interleaved({n: (lambda n=n: calls.append(n))
+                              for n in 'abc'}, reps=2, warmup=1,
+                             device='cpu')
+    assert calls == list('abcbcacab')
+    assert all(len(v) == 2 for v in times['wall'].values())
+
+    tool.check_shared_keys([], ['roi_head.bbox_head.text_bank.embeddings'])
+    with pytest.raises(AssertionError, match='lacks'):
+        tool.check_shared_keys(['backbone.conv1.weight'], [])
+    with pytest.raises(AssertionError, match='ClipJoint-specific'):
+        tool.check_shared_keys([], ['roi_head.bbox_head.fc_other.weight'])
+
+    line = tool.ratios_line(dict(settings=dict(batches=[1]), detectors={}))
+    assert RATIOS_RE.fullmatch(line)
+    assert all(math.isnan(v) for d in tool.parse_ratios_line(line).values()
+               for v in d.values())
