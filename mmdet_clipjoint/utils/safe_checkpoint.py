@@ -156,7 +156,8 @@ def load_from_local(filename: str,
 
 def _weights_only_detail(msg: str) -> str:
     for line in msg.splitlines():
-        if 'WeightsUnpickler' in line or 'Unsupported global' in line:
+        if any(k in line for k in ('WeightsUnpickler', 'GLOBAL',
+                                   'Unsupported global')):
             return line.strip()
     return msg.strip().splitlines()[0] if msg.strip() else ''
 
