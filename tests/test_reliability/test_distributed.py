@@ -1,0 +1,191 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""2-process CPU (gloo) training through mmdet's tools/train.py and
+mmengine's ``pytorch`` launcher keeps the projection, text bank and
+temperatures identical on both ranks, saves every rank's RNG state, and
+agrees with single-process training on the same total batch.
+
+Two mmengine 0.10 limits on machines without a GPU are worked around in the
+test, not in the package: ``init_dist`` calls ``torch.cuda.set_device``
+even for gloo (the launcher shim below initialises the process group first,
+so mmengine skips it), and ``MMDistributedDataParallel`` is given
+``device_ids=[LOCAL_RANK]``, which DDP rejects for CPU modules (the config
+sets ``model_wrapper_cfg.device_ids=None``).
+"""
+import os
+import os.path as osp
+import subprocess
+import sys
+import textwrap
+
+import torch
+from mmengine.hooks import Hook
+from mmengine.runner import Runner
+
+from .common import ROOT, drop_validation, slim_clipjoint_cfg
+
+STEPS = 3
+
+LAUNCH_SHIM = textwrap.dedent('''
+    """Initialise gloo from torchrun's env, then run mmdet's train.py."""
+    import runpy, sys
+    import torch.distributed as dist
+    dist.init_process_group('gloo')
+    sys.argv = sys.argv[1:]
+    runpy.run_path(sys.argv[0], run_name='__main__')
+''')
+
+DUMP_HOOK = textwrap.dedent('''
+    """Saves each rank's parameters when training starts and ends."""
+    import os.path as osp
+    import torch
+    from mmengine.dist import get_dist_info
+    from mmengine.hooks import Hook
+    from mmdet.registry import HOOKS
+
+    @HOOKS.register_module()
+    class DumpParamsTestHook(Hook):
+        priority = 'VERY_LOW'
+
+        def _dump(self, runner, tag):
+            model = getattr(runner.model, 'module', runner.model)
+            torch.save({k: v.detach().clone()
+                        for k, v in model.named_parameters()},
+                       osp.join(runner.work_dir,
+                                f'{tag}_rank{get_dist_info()[0]}.pt'))
+
+        def before_train(self, runner):
+            self._dump(runner, 'init')
+
+        def after_train(self, runner):
+            self._dump(runner, 'final')
+''')
+
+
+def _cfg(tmp_path, data, batch_size):
+    """Deterministic except for the data split: frozen BN statistics, no
+    random flip, and samplers that keep every anchor / RoI."""
+    cfg = drop_validation(
+        slim_clipjoint_cfg(tmp_path, data, max_iters=STEPS,
+                           batch_size=batch_size))
+    cfg.model.backbone.norm_eval = True
+    cfg.model.train_cfg.rpn.sampler.num = 10**6
+    cfg.model.train_cfg.rcnn.sampler.num = 10**6
+    ds = cfg.train_dataloader.dataset
+    ds.pipeline = [t for t in ds.pipeline if t['type'] != 'RandomFlip']
+    assert any(h.type == 'RNGStateHook' for h in cfg.custom_hooks)
+    return cfg
+
+
+class _Params(Hook):
+    priority = 'VERY_LOW'
+
+    def before_train(self, runner):
+        self.init = {k: v.detach().clone()
+                     for k, v in runner.model.named_parameters()}
+
+    def after_train(self, runner):
+        self.final = {k: v.detach().clone()
+                      for k, v in runner.model.named_parameters()}
+
+
+def _update_agreement(ddp, single, init_ddp, init_single, keys):
+    """rel. error, norm ratio and cosine of the two runs' weight updates."""
+    d = torch.cat([(ddp[k] - init_ddp[k]).flatten() for k in keys])
+    s = torch.cat([(single[k] - init_single[k]).flatten() for k in keys])
+    return dict(rel_err=float((d - s).norm() / s.norm()),
+                norm_ratio=float(d.norm() / s.norm()),
+                cos=float(d @ s / (d.norm() * s.norm())))
+
+
+def test_two_process_gloo_training(synthetic_coco, tmp_path):
+    import mmdet
+    work_dir = str(tmp_path / 'ddp_work')
+    # ---- 2 processes x 1 image ------------------------------------------
+    cfg = _cfg(tmp_path / 'ddp', synthetic_coco, batch_size=1)
+    cfg.custom_imports['imports'] = [*cfg.custom_imports['imports'],
+                                     'dump_params_test_hook']
+    cfg.custom_hooks = [*cfg.custom_hooks, dict(type='DumpParamsTestHook')]
+    cfg.default_hooks.checkpoint.type = 'AtomicCheckpointHook'
+    cfg.model_wrapper_cfg = dict(type='MMDistributedDataParallel',
+                                 device_ids=None, broadcast_buffers=False,
+                                 find_unused_parameters=False)
+    cfg_path = str(tmp_path / 'ddp_cfg.py')
+    cfg.dump(cfg_path)
+    (tmp_path / 'dump_params_test_hook.py').write_text(DUMP_HOOK)
+    (tmp_path / 'launch_shim.py').write_text(LAUNCH_SHIM)
+    train_py = osp.join(osp.dirname(mmdet.__file__), '.mim', 'tools',
+                        'train.py')
+    torchrun = osp.join(osp.dirname(sys.executable), 'torchrun')
+    env = dict(os.environ, OMP_NUM_THREADS='1',
+               PYTHONPATH=os.pathsep.join(
+                   [str(tmp_path), ROOT,
+                    os.environ.get('PYTHONPATH', '')]))
+    proc = subprocess.run(
+        [torchrun, '--standalone', '--nproc_per_node', '2',
+         str(tmp_path / 'launch_shim.py'), train_py, cfg_path, '--launcher',
+         'pytorch', '--work-dir', work_dir],
+        capture_output=True, text=True, timeout=900, env=env)
+    log = proc.stdout + proc.stderr
+    assert proc.returncode == 0, log[-5000:]
+    assert f'Iter(train) [{STEPS}/{STEPS}]' in log
+
+    def load(name):
+        return torch.load(osp.join(work_dir, name), weights_only=True)
+
+    rank0, rank1 = load('final_rank0.pt'), load('final_rank1.pt')
+    init0 = load('init_rank0.pt')
+
+    # ---- ranks stay identical (BN running stats are per rank by design:
+    # broadcast_buffers=False, and they are buffers, not parameters) -------
+    assert rank0.keys() == rank1.keys()
+    for k in rank0:
+        assert torch.equal(rank0[k], rank1[k]), k
+    head = 'roi_head.bbox_head.'
+    for k in ('proj.0.weight', 'proj.2.weight', 'text_bank.embeddings',
+              'text_bank.bg_embedding', 'text_bank.log_scale'):
+        assert not torch.equal(rank0[head + k], init0[head + k]), k  # moved
+
+    # every rank's RNG state is in the (rank-0) checkpoint
+    ckpt = load(f'iter_{STEPS}.pth')
+    assert ckpt['rng_state']['world_size'] == 2
+    assert len(ckpt['rng_state']['ranks']) == 2
+
+    # ---- 1 process x 2 images: the same total batch ---------------------
+    single_cfg = _cfg(tmp_path / 'single', synthetic_coco, batch_size=2)
+    runner = Runner.from_cfg(single_cfg)
+    rec = _Params()
+    runner.register_hook(rec)
+    runner.train()
+    for k in init0:  # same initial weights, so updates are comparable
+        assert torch.equal(rec.init[k], init0[k]), k
+
+    # How close the weight updates are. The RPN head sees only the stock RPN
+    # losses, which both runs normalise the same way: a tight check of the
+    # gradient averaging. The ClipJoint branch differs by design: InfoNCE
+    # is normalised by each rank's number of positive RoIs and contrasts
+    # each class against that rank's RoIs only (see the issue-8 report).
+    # Measured (3 steps): rpn 0.004 / 1.000, text bank 0.15 / 0.988,
+    # temperatures 0.19 / 0.982, projection 0.20 / 0.981, all 0.35 / 0.938
+    # (relative error / cosine of the updates); norm ratios 0.95-1.02.
+    limits = {  # group: (min cosine, max relative error)
+        'rpn_head': (0.999, 0.02),
+        'text_bank': (0.97, 0.3),
+        'temperatures': (0.97, 0.3),
+        'projection': (0.97, 0.3),
+        'all': (0.9, 0.5),
+    }
+    groups = {
+        'rpn_head': [k for k in rank0 if k.startswith('rpn_head.')],
+        'text_bank': [k for k in rank0 if '.text_bank.embeddings' in k
+                      or '.text_bank.bg_embedding' in k],
+        'temperatures': [k for k in rank0 if k.endswith('log_scale')],
+        'projection': [k for k in rank0 if '.proj.' in k],
+        'all': list(rank0),
+    }
+    for name, keys in groups.items():
+        assert keys, name
+        agree = _update_agreement(rank0, rec.final, init0, rec.init, keys)
+        min_cos, max_err = limits[name]
+        assert agree["cos"] >= min_cos, (name, agree)
+        assert agree['rel_err'] <= max_err, (name, agree)
+        assert 0.85 <= agree['norm_ratio'] <= 1.15, (name, agree)
