@@ -23,10 +23,9 @@ Class names come from (first match):
 
 Examples::
 
-    # the paper's setting (OpenAI ViT-B/32), names/prompts from the config
-    python tools/dump_text_embeddings.py \\
-        configs/clipjoint_faster-rcnn/clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py \\
-        --out data/voc_vitb32_openai.pt
+    # names, prompts, CLIP model and weights from a config, e.g.
+    # configs/clipjoint_faster-rcnn/clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py
+    python tools/dump_text_embeddings.py CONFIG --out data/voc_vitb32.pt
     # offline, with a local checkpoint and a 10-prompt ensemble
     python tools/dump_text_embeddings.py classes.txt --out emb.pt \\
         --model ViT-B-32 --pretrained /models/open_clip_vit_b32.bin --ensemble

@@ -1,5 +1,5 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
-"""Train a detector: mmdet's own ``tools/train.py`` with mmdet_clipjoint loaded.
+"""Train a detector: mmdet's ``tools/train.py`` with mmdet_clipjoint loaded.
 
 A thin wrapper: it imports :mod:`mmdet_clipjoint` (registers the ClipJoint
 modules and lets mmengine load its checkpoints under torch >= 2.6) and runs
