@@ -100,7 +100,7 @@ def main(argv=None):
             det, method, data, osp.join(args.out, f'work_dir_{method}'),
             args.setting, args.seed, img_size=args.img_size,
             max_iters=iters, batch_size=8 if det == 'rtmdet' else 4,
-            lr=0.004 if det == 'rtmdet' else 0.02)
+            lr=0.004 if det == 'rtmdet' else 0.005)
         cfg.default_hooks.logger.interval = max(10, iters // 10)
         cfg.default_hooks.checkpoint.interval = iters
         label = ('ClipJoint ' if method == 'clipjoint' else 'stock ') + \
