@@ -88,8 +88,10 @@ class Recorder(Hook):
 
     def after_train_iter(self, runner, batch_idx, data_batch=None,
                          outputs=None) -> None:
-        self.losses.append(
-            {k: float(torch.as_tensor(v).detach()) for k, v in outputs.items()})
+        self.losses.append({
+            k: float(torch.as_tensor(v).detach())
+            for k, v in outputs.items()
+        })
 
     def after_val_epoch(self, runner, metrics=None) -> None:
         self.metrics = dict(metrics or {})

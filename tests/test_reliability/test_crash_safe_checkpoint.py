@@ -14,8 +14,8 @@ import torch
 from mmengine.runner import Runner
 
 from mmdet_clipjoint.engine import AtomicCheckpointHook
-from mmdet_clipjoint.utils.checkpoint_files import (checkpoint_problem,
-                                                    find_latest_complete_checkpoint)
+from mmdet_clipjoint.utils.checkpoint_files import (
+    checkpoint_problem, find_latest_complete_checkpoint)
 from .common import (ROOT, Recorder, clone_state, drop_validation,
                      slim_clipjoint_cfg)
 from .conftest import MAX_ITERS, reference_cfg
@@ -117,8 +117,11 @@ KILL_MID_SAVE = textwrap.dedent('''
     from mmengine.config import Config
     from mmengine.fileio.backends import LocalBackend
     from mmengine.runner import Runner
+    import mmengine.config.config as config_module
     import mmdet_clipjoint  # noqa: F401
 
+    # as in conftest.py: skip yapf's re-formatting of config text
+    config_module.FormatCode = lambda text, **kwargs: (text, False)
     put = LocalBackend.put
 
     def put_then_die(self, obj, filepath):

@@ -15,6 +15,10 @@ from .common import (ROOT, Recorder, assert_all_finite, copy_dataset,
                      slim_clipjoint_cfg)
 from ..helpers import small_cfg
 
+RTMDET_CFG = ('configs/clipjoint_rtmdet/'
+              'clipjoint-rtmdet_tiny_8xb32-300e_coco.py')
+YOLOX_CFG = 'configs/clipjoint_yolox/clipjoint-yolox_s_8xb8-300e_coco.py'
+
 #: batch (two images each, in dataset order) -> case
 CASES = ('no_objects', 'all_crowd', 'tiny_boxes', 'huge_boxes')
 
@@ -95,11 +99,9 @@ BACKGROUND_LOSS = {'faster-rcnn': 'loss_cls', 'rtmdet': 'loss_cls',
 DETECTORS = {
     'faster-rcnn': lambda tmp, data: slim_clipjoint_cfg(
         tmp, data, max_iters=len(CASES)),
-    'rtmdet': lambda tmp, data: _one_stage_cfg(
-        tmp, data,
-        'configs/clipjoint_rtmdet/clipjoint-rtmdet_tiny_8xb32-300e_coco.py'),
-    'yolox': lambda tmp, data: _slim_yolox(_one_stage_cfg(
-        tmp, data, 'configs/clipjoint_yolox/clipjoint-yolox_s_8xb8-300e_coco.py')),
+    'rtmdet': lambda tmp, data: _one_stage_cfg(tmp, data, RTMDET_CFG),
+    'yolox': lambda tmp, data: _slim_yolox(
+        _one_stage_cfg(tmp, data, YOLOX_CFG)),
 }
 
 

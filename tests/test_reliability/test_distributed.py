@@ -28,8 +28,11 @@ STEPS = 3
 LAUNCH_SHIM = textwrap.dedent('''
     """Initialise gloo from torchrun's env, then run mmdet's train.py."""
     import runpy, sys
+    import mmengine.config.config as config_module
     import torch.distributed as dist
     dist.init_process_group('gloo')
+    # as in conftest.py: skip yapf's re-formatting of config text
+    config_module.FormatCode = lambda text, **kwargs: (text, False)
     sys.argv = sys.argv[1:]
     runpy.run_path(sys.argv[0], run_name='__main__')
 ''')

@@ -53,12 +53,16 @@ def get_rng_state() -> RNGState:
 
 
 def set_rng_state(state: RNGState) -> None:
-    """Restore the states returned by :func:`get_rng_state`."""
+    """Restore the states returned by :func:`get_rng_state`.
+
+    The tensors may live on any device (``Runner.resume`` maps checkpoints
+    to the training device).
+    """
     random.setstate((state['python_version'],
-                     tuple(int(x) for x in state['python'].tolist()),
+                     tuple(int(x) for x in state['python'].cpu().tolist()),
                      state['python_gauss']))
     np.random.set_state(
-        (state['numpy_kind'], state['numpy'].numpy().astype(np.uint32),
+        (state['numpy_kind'], state['numpy'].cpu().numpy().astype(np.uint32),
          state['numpy_pos'], state['numpy_has_gauss'],
          state['numpy_gauss']))
     torch.set_rng_state(state['torch'].cpu())
