@@ -24,7 +24,7 @@ model = dict(
             loss_contrast=dict(type='InfoNCELoss', loss_weight=1.0),
             loss_aux=dict(
                 type='CrossEntropyLoss', use_sigmoid=False, loss_weight=0.5),
-            score_mode='fuse',
+            score_mode='det',  # measured: configs/clipjoint_faster-rcnn/README.md
             fuse_alpha=0.5)))
 
 custom_hooks = [dict(type='ClipJointHook'), dict(type='RNGStateHook')]

@@ -54,21 +54,21 @@ def _top_scores(results):
 
 
 def test_tools_test_and_mim_test(trained_clipjoint, tmp_path):
-    """tools/test.py (score_mode=det via --cfg-options) and ``mim test``
-    (the config's fuse mode) evaluate the same checkpoint; their dumped
+    """tools/test.py (score_mode=fuse via --cfg-options) and ``mim test``
+    (the config's det mode) evaluate the same checkpoint; their dumped
     predictions differ, so the override reached the model."""
     cfg, ckpt = trained_clipjoint['config'], trained_clipjoint['checkpoint']
-    det_pkl, fuse_pkl = str(tmp_path / 'det.pkl'), str(tmp_path / 'fuse.pkl')
+    fuse_pkl, det_pkl = str(tmp_path / 'fuse.pkl'), str(tmp_path / 'det.pkl')
     rc, log = run_cmd([
         sys.executable, 'tools/test.py', cfg, ckpt, '--work-dir',
-        str(tmp_path / 't1'), '--out', det_pkl, '--cfg-options',
-        'model.roi_head.bbox_head.score_mode=det'
+        str(tmp_path / 't1'), '--out', fuse_pkl, '--cfg-options',
+        'model.roi_head.bbox_head.score_mode=fuse'
     ])
     assert rc == 0, log[-5000:]
     assert 'coco/bbox_mAP' in log
     rc, log2 = run_cmd([
         bin_path('mim'), 'test', 'mmdet', cfg, '--checkpoint', ckpt,
-        '--work-dir', str(tmp_path / 't2'), '--out', fuse_pkl
+        '--work-dir', str(tmp_path / 't2'), '--out', det_pkl
     ])
     assert rc == 0, log2[-5000:]
     assert 'coco/bbox_mAP' in log2

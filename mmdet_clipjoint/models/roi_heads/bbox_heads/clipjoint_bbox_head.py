@@ -56,7 +56,7 @@ class ClipJointBBoxHead(Shared2FCBBoxHead):
                  loss_aux: Optional[ConfigType] = dict(
                      type='CrossEntropyLoss', use_sigmoid=False,
                      loss_weight=0.5),
-                 score_mode: str = 'fuse',
+                 score_mode: str = 'det',
                  fuse_alpha: float = 0.5,
                  **kwargs) -> None:
         super().__init__(**kwargs)
