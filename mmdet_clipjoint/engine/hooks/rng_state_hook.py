@@ -119,8 +119,16 @@ class RNGStateHook(Hook):
       less often does not change the training trajectory.
 
     With ``load_from`` and ``resume=False`` (fine-tuning) nothing is
-    restored. Random draws made by hooks in ``before_train_epoch`` before
-    this one (none among mmengine / mmdet defaults) are not covered.
+    restored.
+
+    Not covered: state kept inside data transforms -- e.g. the image caches
+    of RTMDet's ``CachedMosaic`` / ``CachedMixUp``, which start empty after
+    a resume, so a resumed RTMDet stage-1 pipeline sees other mosaics (its
+    stage-2 pipeline, YOLOX's ``Mosaic`` and Faster R-CNN's resume exactly);
+    random draws made in ``before_train_epoch`` by hooks that run before
+    this one (none among the mmengine / mmdet defaults). Dataloader worker
+    processes are re-seeded by mmengine every epoch, and the skipped
+    batches are re-read, so they replay the same draws.
 
     Args:
         restore (bool): Restore states on resume. Set False to only record
