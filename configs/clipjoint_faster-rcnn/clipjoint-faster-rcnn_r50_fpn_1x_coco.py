@@ -28,3 +28,5 @@ model = dict(
             fuse_alpha=0.5)))
 
 custom_hooks = [dict(type='ClipJointHook'), dict(type='RNGStateHook')]
+# crash-safe checkpoint saving (write to .tmp, then rename)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))

@@ -29,4 +29,10 @@ model = dict(
         fuse_alpha=0.5))
 
 # keep the stock EMAHook and PipelineSwitchHook
-custom_hooks = [*_base_.custom_hooks, dict(type='ClipJointHook')]
+custom_hooks = [
+    *_base_.custom_hooks,
+    dict(type='ClipJointHook'),
+    dict(type='RNGStateHook')
+]
+# crash-safe checkpoint saving (write to .tmp, then rename)
+default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
