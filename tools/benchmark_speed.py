@@ -82,11 +82,12 @@ CLIPJOINT_KEY_PATTERNS = ('text_bank', 'proj', 'contrast', 'embed', 'clip')
 
 PRESETS = dict(
     # < 2 min on 2 shared CPU cores, R18 backbone for Faster R-CNN
-    quick=dict(img_size=128, reps=5, reps_batched=3, warmup=1, batches=[1],
-               train_batch=2,
+    quick=dict(img_size=128, reps=15, reps_batched=3, train_reps=7, warmup=1,
+               batches=[1], train_batch=2,
                light_backbone=True, small_rois=True, aa=False, memory=True,
                flops=True, profile=0, text_bank=False),
-    full=dict(img_size=320, reps=9, reps_batched=5, warmup=2, batches=[1, 8],
+    full=dict(img_size=320, reps=15, reps_batched=5, train_reps=9, warmup=2,
+              batches=[1, 8],
               train_batch=2, light_backbone=False, small_rois=False,
               aa=True, memory=True, flops=True, profile=5, text_bank=True),
 )
@@ -385,17 +386,29 @@ def count_flops(fn: Callable) -> Optional[float]:
     return float(mode.get_total_flops())
 
 
-def op_profile(fn: Callable) -> Dict[str, List[float]]:
-    """Self time (ms) and count of every op during one call of ``fn``."""
+def op_profile(fn: Callable, device: str = 'cpu') -> Dict[str, List[float]]:
+    """Self time (ms) and count of every op during one call of ``fn``: CPU
+    time, or on CUDA the kernels' device time plus the CPU time."""
     from torch.profiler import ProfilerActivity, profile
-    with profile(activities=[ProfilerActivity.CPU]) as prof:
+    acts = [ProfilerActivity.CPU]
+    if device.startswith('cuda'):
+        acts.append(ProfilerActivity.CUDA)
+    with profile(activities=acts) as prof:
         fn()
-    return {e.key: [e.self_cpu_time_total / 1e3, e.count]
-            for e in prof.key_averages()}
+        sync(device)
+
+    def self_us(e):
+        t = e.self_cpu_time_total
+        if device.startswith('cuda'):
+            t += getattr(e, 'self_device_time_total',
+                         getattr(e, 'self_cuda_time_total', 0))
+        return t
+
+    return {e.key: [self_us(e) / 1e3, e.count] for e in prof.key_averages()}
 
 
 def profile_diff(fns: Dict[str, Callable], ref: str, calls: int = 5,
-                 top: int = 8) -> Dict[str, list]:
+                 top: int = 8, device: str = 'cpu') -> Dict[str, list]:
     """Ops whose self time grows most from ``ref`` to each other model.
 
     The models are profiled alternately, one call each per round, after
@@ -413,7 +426,7 @@ def profile_diff(fns: Dict[str, Callable], ref: str, calls: int = 5,
     runs = {n: [] for n in fns}
     for _ in range(calls):
         for n, fn in fns.items():
-            runs[n].append(op_profile(fn))
+            runs[n].append(op_profile(fn, device))
 
     def med(n, op, i):
         return float(np.median([r.get(op, [0.0, 0])[i] for r in runs[n]]))
@@ -460,29 +473,34 @@ def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
     spec = DETECTORS[key]
     device = args.device
     t_build = time.perf_counter()
+    modes = list(args.modes)
     pair = build_pair(spec, args.light_backbone, device, tmp_dir,
-                      small_rois=args.small_rois)
+                      modes=modes, small_rois=args.small_rois)
     models = pair['models']
-    variants = ['stock'] + list(SCORE_MODES)
+    variants = ['stock'] + modes
+    main_mode = 'fuse' if 'fuse' in modes else modes[-1]
     res = dict(
         name=spec['name'] + (' (R18 backbone)' if args.light_backbone
                              and key == 'frcnn' else ''),
         stock_config=spec['stock'], clipjoint_config=spec['clipjoint'],
         clipjoint_only_keys=len(pair['extra_keys']),
         build_s=time.perf_counter() - t_build,
-        params={v: num_params(models[v]) for v in ('stock', 'fuse')},
+        params=dict(stock=num_params(models['stock']),
+                    clipjoint=num_params(models[main_mode])),
         infer={}, train={}, memory={}, flops={})
-    log(f'[{key}] built stock + ClipJoint x{len(SCORE_MODES)} '
+    log(f'[{key}] built stock + ClipJoint x{len(modes)} '
         f"({res['params']['stock'] / 1e6:.2f} M vs "
-        f"{res['params']['fuse'] / 1e6:.2f} M params, "
+        f"{res['params']['clipjoint'] / 1e6:.2f} M params, "
         f"{res['clipjoint_only_keys']} ClipJoint-only keys) in "
         f"{res['build_s']:.1f} s")
 
     # ---- inference ------------------------------------------------------
     # 'stock_aa': the stock model timed a second time per round, an A/A
     # control whose ratio to 'stock' shows the noise floor of the machine
-    timed_variants = variants + (['stock_aa'] if args.aa else [])
     for bs in args.batches:
+        first = bs == args.batches[0]
+        timed_variants = variants + (['stock_aa'] if args.aa and first
+                                     else [])
         data = make_batch(bs, args.img_size)
 
         def infer(m, data=data):
@@ -490,14 +508,20 @@ def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
                 return m.test_step(data)
 
         outs = {v: infer(models[v]) for v in variants}  # + equality check
-        if bs == args.batches[0]:
+        if first:
             res['det_equals_stock'] = _same_predictions(
                 outs['stock'], outs['det'])
+            # the post-processing work (score filter, NMS) depends on the
+            # scores, which differ between modes (random weights!)
+            res['detections'] = {
+                v: sum(len(o.pred_instances) for o in outs[v]) / bs
+                for v in variants}
         del outs
         times = interleaved(
             {v: (lambda m=models[v.replace('_aa', '')]: infer(m))
              for v in timed_variants},
-            args.reps if bs == 1 else args.reps_batched, args.warmup, device)
+            args.reps if first else args.reps_batched,
+            args.warmup if first else min(args.warmup, 1), device)
         entry = {v: timing_entry(times, v, None if v == 'stock' else 'stock',
                                  per=bs) for v in timed_variants}
         res['infer'][f'bs{bs}'] = entry
@@ -516,12 +540,17 @@ def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
         if args.profile and bs == 1:
             res['profile'] = dict(infer_bs1=profile_diff(
                 {v: (lambda m=models[v]: infer(m))
-                 for v in ('stock', 'fuse')}, 'stock', args.profile))
+                 for v in ('stock', main_mode)}, 'stock', args.profile,
+                device=device))
 
     # ---- training step --------------------------------------------------
-    # the score mode only matters at inference: train the 'fuse' model
-    train_models = dict(stock=models['stock'], clipjoint=models['fuse'])
-    del models['det'], models['clip']
+    if not args.train:
+        return res
+    # the score mode only matters at inference: train one ClipJoint model
+    train_models = dict(stock=models['stock'], clipjoint=models[main_mode])
+    for v in modes:
+        if v != main_mode:
+            del models[v]
     gc.collect()
     wrappers = dict(
         stock=build_optim_wrapper(train_models['stock'], pair['cfg_stock']),
@@ -536,8 +565,8 @@ def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
 
     names = list(train_models) + (['stock_aa'] if args.aa else [])
     times = interleaved({n: (lambda n=n.replace('_aa', ''): step(n))
-                         for n in names}, args.reps, max(args.warmup, 1),
-                        device)
+                         for n in names}, args.train_reps,
+                        max(args.warmup, 1), device)
     res['train'] = dict(batch=args.train_batch)
     for n in names:
         res['train'][n] = timing_entry(times, n,
@@ -553,7 +582,7 @@ def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
     if args.profile:
         res.setdefault('profile', {})['train'] = profile_diff(
             {n: (lambda n=n: step(n)) for n in train_models}, 'stock',
-            args.profile)
+            args.profile, device=device)
     return res
 
 
@@ -634,9 +663,10 @@ def ratios_line(results: dict) -> str:
             det = fuse = train = nan
         else:
             first = r['infer'][f"bs{results['settings']['batches'][0]}"]
-            det = first['det']['ratio']['median']
-            fuse = first['fuse']['ratio']['median']
-            train = r['train']['clipjoint']['ratio']['median']
+            det, fuse = (first[m]['ratio']['median'] if m in first else nan
+                         for m in ('det', 'fuse'))
+            train = r['train']['clipjoint']['ratio']['median'] \
+                if r['train'] else nan
         parts.append(f'{key} det={det:.3f} fuse={fuse:.3f} train={train:.3f}')
     return 'ratios: ' + ' | '.join(parts)
 
@@ -664,15 +694,19 @@ def markdown(results: dict) -> str:
         f"mmdet {env.get('mmdet', '?')}, Python {env['python']}  ",
         f"Images {s['img_size']}x{s['img_size']} (fixed random), "
         f"{s['reps']} interleaved repetitions ({s['reps_batched']} for "
-        f"batches > 1) after {s['warmup']} warm-up; "
+        f"batches > 1, {s['train_reps']} for training) after "
+        f"{s['warmup']} warm-up; "
         'times: median [IQR]; ratio: median [IQR] of the per-repetition '
         'ClipJoint / stock ratios.', ''
     ]
     for key, r in results['detectors'].items():
+        dets = ', '.join(f'{v} {n:g}' for v, n in
+                         r.get('detections', {}).items())
         lines += [f"### {r['name']}", '',
                   f"det-mode predictions identical to stock: "
                   f"{r.get('det_equals_stock')}; ClipJoint-only state-dict "
-                  f"keys: {r['clipjoint_only_keys']}", '']
+                  f"keys: {r['clipjoint_only_keys']}; final detections per "
+                  f"image (random weights): {dets}", '']
         lines += ['| model | params (M) | GFLOPs (bs1) | '
                   + ' | '.join(f'ms/img bs{b} | ratio bs{b} | CPU-time '
                                f'ratio bs{b}' for b in s['batches'])
@@ -683,17 +717,19 @@ def markdown(results: dict) -> str:
                 continue
             label = dict(stock='stock', stock_aa='stock again (A/A noise '
                          'control)').get(v, f'ClipJoint {v}')
-            p = r['params']['stock' if 'stock' in v else 'fuse']
+            p = r['params']['stock' if 'stock' in v else 'clipjoint']
             cells = [label, f'{p / 1e6:.2f}',
                      fmt_num(r['flops'].get(v), scale=1e9)]
             for b in s['batches']:
-                e = r['infer'][f'bs{b}'][v]
+                e = r['infer'][f'bs{b}'].get(v)
                 cells += [fmt_ms(e['time']), fmt_ratio(e.get('ratio')),
-                          fmt_ratio(e.get('cpu_ratio'))]
+                          fmt_ratio(e.get('cpu_ratio'))] if e else ['-'] * 3
             mem = r['memory'].get(f'infer_bs{s["batches"][0]}', {}).get(v)
             cells.append(fmt_num(mem, scale=2**20))
             lines.append('| ' + ' | '.join(cells) + ' |')
         t = r['train']
+        if not t:
+            continue
         lines += ['', f"Training step (batch {t['batch']}, forward + "
                   'backward + optimizer step):', '',
                   '| model | s/step | ratio | CPU-time ratio | peak mem (MiB) |',
@@ -749,7 +785,8 @@ def parse_args(argv=None):
         description=__doc__.split('\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--quick', action='store_true',
-                   help='< 2 min on 2 CPU cores: 128 px, 5 repetitions, '
+                   help='< 2 min on 2 CPU cores: 128 px, 15 repetitions '
+                   '(7 for training), '
                    'batch 1, Faster R-CNN with a ResNet-18 backbone and '
                    'CPU-test RoI budgets')
     p.add_argument('--detectors', nargs='+', choices=list(DETECTORS),
@@ -758,6 +795,8 @@ def parse_args(argv=None):
     p.add_argument('--device', default='cpu', help='cpu or cuda[:i]')
     p.add_argument('--img-size', type=int, default=None)
     p.add_argument('--reps', type=int, default=None)
+    p.add_argument('--train-reps', type=int, default=None,
+                   help='repetitions of the training step')
     p.add_argument('--reps-batched', type=int, default=None,
                    help='repetitions for inference batches > 1')
     p.add_argument('--warmup', type=int, default=None)
@@ -769,6 +808,11 @@ def parse_args(argv=None):
                    help='Faster R-CNN with ResNet-18 (both models)')
     p.add_argument('--r50', dest='light_backbone', action='store_false',
                    help='keep ResNet-50 (default of the full run)')
+    p.add_argument('--modes', nargs='+', choices=SCORE_MODES,
+                   default=list(SCORE_MODES),
+                   help='ClipJoint score modes to time (default: all)')
+    p.add_argument('--no-train', dest='train', action='store_false',
+                   help='skip the training-step measurements')
     p.add_argument('--small-rois', dest='small_rois', action='store_true',
                    default=None, help='Faster R-CNN with the CPU-test RoI '
                    'budgets (100 proposals, 64 sampled RoIs)')
@@ -820,9 +864,11 @@ def run(args, argv=None) -> dict:
                 print(f"[{k}] skipped: {DETECTORS[k]['clipjoint']} does not "
                       'exist yet')
     settings = {k: getattr(args, k) for k in (
-        'quick', 'img_size', 'reps', 'reps_batched', 'warmup', 'batches',
+        'quick', 'img_size', 'reps', 'reps_batched', 'train_reps', 'warmup',
+        'batches',
         'train_batch', 'light_backbone', 'small_rois', 'aa', 'memory',
-        'flops', 'profile', 'text_bank', 'device', 'threads')}
+        'flops', 'profile', 'text_bank', 'device', 'threads', 'modes',
+        'train')}
     results = dict(
         command='python ' + ' '.join(
             [osp.relpath(osp.abspath(__file__), REPO_ROOT)] +

@@ -37,7 +37,8 @@ def test_tiny_run_report_structure(tool, tmp_path, capsys):
     assert 'frcnn' in dets
     threads = torch.get_num_threads()
     res = tool.main([
-        '--quick', '--img-size', '64', '--reps', '1', '--warmup', '0',
+        '--quick', '--img-size', '64', '--reps', '1', '--train-reps', '1',
+        '--warmup', '0',
         '--aa', '--out', str(tmp_path / 'speed'), '--detectors', *dets
     ])
     assert torch.get_num_threads() == threads  # restored for other tests
@@ -59,7 +60,7 @@ def test_tiny_run_report_structure(tool, tmp_path, capsys):
         r = res['detectors'][key]
         assert r['det_equals_stock'] is True
         assert r['clipjoint_only_keys'] > 0
-        assert r['params']['fuse'] > r['params']['stock']
+        assert r['params']['clipjoint'] > r['params']['stock']
         bs1 = r['infer']['bs1']
         assert set(bs1) == {'stock', 'stock_aa', 'det', 'clip', 'fuse'}
         for v, e in bs1.items():
