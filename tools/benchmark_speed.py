@@ -26,8 +26,14 @@ repetition, so machine noise hits all alike):
 
 It reports medians with the inter-quartile range and min-max, and the ratio
 ClipJoint / stock as the median of the per-repetition ratios (each ratio
-taken from the same repetition). Inputs are fixed random images; text banks
-use ``init_source='random'`` (no CLIP weights offline).
+taken from the same repetition), from wall-clock and from process CPU time.
+``--aa`` times the stock model twice per repetition: the ratio of the two is
+the noise floor of the machine. ``--profile N`` adds a per-op diff
+(torch.profiler) of stock vs ClipJoint. Inputs are fixed random images; text
+banks use ``init_source='random'`` (no CLIP weights offline). On CPU it runs
+with 1 torch thread unless ``--threads`` says otherwise (on a shared machine,
+multi-threaded OpenMP regions multiply the noise). Results:
+``docs/benchmark_speed.md``.
 
 The last line of the output always reads::
 
@@ -38,7 +44,7 @@ The last line of the output always reads::
 
 Examples:
     python tools/benchmark_speed.py --quick
-    python tools/benchmark_speed.py --out docs/results/benchmark_speed
+    python tools/benchmark_speed.py --out /tmp/speed  # + .md and .json
     python tools/benchmark_speed.py --device cuda --img-size 640 --reps 50
 """
 import argparse
@@ -82,7 +88,7 @@ CLIPJOINT_KEY_PATTERNS = ('text_bank', 'proj', 'contrast', 'embed', 'clip')
 
 PRESETS = dict(
     # < 2 min on 2 shared CPU cores, R18 backbone for Faster R-CNN
-    quick=dict(img_size=128, reps=15, reps_batched=3, train_reps=7, warmup=1,
+    quick=dict(img_size=128, reps=11, reps_batched=3, train_reps=5, warmup=1,
                batches=[1], train_batch=2,
                light_backbone=True, small_rois=True, aa=False, memory=True,
                flops=True, profile=0, text_bank=False),
@@ -732,7 +738,8 @@ def markdown(results: dict) -> str:
             continue
         lines += ['', f"Training step (batch {t['batch']}, forward + "
                   'backward + optimizer step):', '',
-                  '| model | s/step | ratio | CPU-time ratio | peak mem (MiB) |',
+                  '| model | s/step | ratio | CPU-time ratio | '
+                  'peak mem (MiB) |',
                   '|---|---|---|---|---|']
         for n in ('stock', 'stock_aa', 'clipjoint'):
             if n not in t:
@@ -785,8 +792,8 @@ def parse_args(argv=None):
         description=__doc__.split('\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--quick', action='store_true',
-                   help='< 2 min on 2 CPU cores: 128 px, 15 repetitions '
-                   '(7 for training), '
+                   help='< 2 min on 2 CPU cores: 128 px, 11 repetitions '
+                   '(5 for training), '
                    'batch 1, Faster R-CNN with a ResNet-18 backbone and '
                    'CPU-test RoI budgets')
     p.add_argument('--detectors', nargs='+', choices=list(DETECTORS),
