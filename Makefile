@@ -5,7 +5,7 @@ VENV ?= .venv
 PY   := $(VENV)/bin/python
 PYTEST_ARGS ?=
 
-.PHONY: setup test test-slow demo clean-venv
+.PHONY: setup test test-slow demo benchmark-smoke clean-venv
 
 setup:
 	@bash tools/setup_env.sh
@@ -19,6 +19,10 @@ test-slow: setup
 
 demo: setup
 	$(PY) tools/demo.py
+
+# every method x detector, settings clean + both, 1 seed (~10 min on 2 cores)
+benchmark-smoke: setup
+	$(PY) tools/benchmark_accuracy.py --preset smoke
 
 clean-venv:
 	rm -rf $(VENV) .setup-logs

@@ -27,19 +27,21 @@ import numpy as np
 
 import mmdet_clipjoint  # noqa: F401
 from mmdet_clipjoint.datasets import SYNTHETIC_CLASSES, make_synthetic_dataset
-from mmdet_clipjoint.utils.experiments import (DETECTORS, SETTINGS,
-                                               build_experiment_cfg,
+from mmdet_clipjoint.utils.experiments import (CLIPJOINT_VARIANTS, DETECTORS,
+                                               SETTINGS, build_experiment_cfg,
                                                run_experiment)
 
 #: data size, image size, schedule, seeds and settings of each preset.
 PRESETS = dict(
-    smoke=dict(num_train=96, num_val=24, img_size=160, seeds=[0],
+    smoke=dict(num_train=64, num_val=16, img_size=128, seeds=[0],
                settings=['clean', 'both'],
-               iters=dict(frcnn=30, rtmdet=40),
+               iters=dict(frcnn=10, rtmdet=20),
                batch=dict(frcnn=4, rtmdet=8)),
-    cpu=dict(num_train=400, num_val=100, img_size=192, seeds=[0, 1, 2],
+    # sized for 2 CPU cores: ~1.2 s per Faster R-CNN and ~0.4 s per
+    # RTMDet-tiny iteration at 128 px (72 runs)
+    cpu=dict(num_train=400, num_val=60, img_size=128, seeds=[0, 1, 2],
              settings=list(SETTINGS),
-             iters=dict(frcnn=60, rtmdet=150),
+             iters=dict(frcnn=40, rtmdet=150),
              batch=dict(frcnn=4, rtmdet=8)),
     gpu=dict(num_train=3000, num_val=500, img_size=320, seeds=[0, 1, 2],
              settings=list(SETTINGS),
@@ -64,7 +66,9 @@ def parse_args(argv=None):
     p.add_argument('--detectors', nargs='+', default=list(DETECTORS),
                    choices=list(DETECTORS))
     p.add_argument('--methods', nargs='+', default=None,
-                   help='subset of methods (default: all per detector)')
+                   help='methods to run (default: all per detector); also '
+                   'ClipJoint ablation variants: ' +
+                   ', '.join(v for v in CLIPJOINT_VARIANTS if v != 'clipjoint'))
     p.add_argument('--settings', nargs='+', default=None,
                    choices=list(SETTINGS))
     p.add_argument('--seeds', nargs='+', type=int, default=None)
@@ -73,6 +77,9 @@ def parse_args(argv=None):
     p.add_argument('--clip-pretrained', default=None,
                    help='open_clip ViT-B-32 checkpoint to initialise the '
                    'text bank (default: random init; no weights offline)')
+    p.add_argument('--keep-checkpoints', action='store_true',
+                   help='keep each run\'s checkpoint (default: delete it '
+                   'once the run is evaluated; logs are kept)')
     p.add_argument('--device', default=None,
                    help='unused on CPU; runs use CUDA if available')
     return p.parse_args(argv)
@@ -113,14 +120,15 @@ def write_report(out, runs, preset, args, elapsed, classes):
     for r in runs:
         table[(r['detector'], r['method'])][r['setting']].append(r['summary'])
         for mode, summ in r.get('score_modes', {}).items():
-            modes[(r['detector'], r['setting'])][mode].append(summ['mAP'])
+            modes[(r['detector'], r['method'],
+                   r['setting'])][mode].append(summ['mAP'])
     lines = [
         '| detector | method | ' + ' | '.join(
             f'{s} mAP | {s} mAP50 | {s} AP rare' for s in settings) + ' |',
         '|---|---|' + '---|' * (3 * len(settings))
     ]
     for det in DETECTORS:
-        for method in DETECTORS[det]['methods']:
+        for method in _methods_of(det, table):
             row = table.get((det, method))
             if not row:
                 continue
@@ -130,7 +138,8 @@ def write_report(out, runs, preset, args, elapsed, classes):
                 for key in ('mAP', 'mAP50', 'AP_rare'):
                     cells.append(fmt([x[key] for x in summ]))
             lines.append(f'| {DETECTORS[det]["name"]} | '
-                         f'{METHOD_NAMES[method]} | ' + ' | '.join(cells) +
+                         f'{METHOD_NAMES.get(method, method)} | ' +
+                         ' | '.join(cells) +
                          ' |')
     seeds = sorted({r['seed'] for r in runs})
     header = [
@@ -143,19 +152,34 @@ def write_report(out, runs, preset, args, elapsed, classes):
         'Values: COCO bbox AP x 100, mean ± std over seeds.', ''
     ]
     mode_lines = ['', '### ClipJoint score modes (mAP x 100, same checkpoints)',
-                  '', '| detector | setting | ' + ' | '.join(
-                      ('default (fuse)', 'det', 'clip')) + ' |',
-                  '|---|---|---|---|---|']
-    for (det, setting), by_mode in sorted(modes.items()):
+                  '', '| detector | method | setting | ' + ' | '.join(
+                      ('det (config default)', 'fuse', 'clip')) + ' |',
+                  '|---|---|---|---|---|---|']
+    for (det, method, setting), by_mode in sorted(modes.items()):
         mode_lines.append(
-            f'| {DETECTORS[det]["name"]} | {setting} | ' + ' | '.join(
-                fmt(by_mode.get(m, [])) for m in ('default', 'det', 'clip')) +
+            f'| {DETECTORS[det]["name"]} | {method} | {setting} | ' +
+            ' | '.join(
+                fmt(by_mode.get(m, [])) for m in ('default', 'fuse', 'clip')) +
             ' |')
     md = '\n'.join(header + lines + (mode_lines if modes else [])) + '\n'
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(md)
     _plot(out, table, settings)
     return md
+
+
+def _remove_checkpoints(work_dir):
+    for root, _, files in os.walk(work_dir):
+        for f in files:
+            if f.endswith('.pth') or f == 'last_checkpoint':
+                os.remove(osp.join(root, f))
+
+
+def _methods_of(det, table):
+    """The detector's methods, then the ClipJoint variants that ran."""
+    extra = [m for m in CLIPJOINT_VARIANTS
+             if (det, m) in table and m not in DETECTORS[det]['methods']]
+    return list(DETECTORS[det]['methods']) + extra
 
 
 def _plot(out, table, settings):
@@ -166,7 +190,7 @@ def _plot(out, table, settings):
     fig, axes = plt.subplots(1, len(dets), figsize=(6 * len(dets), 4),
                              squeeze=False)
     for ax, det in zip(axes[0], dets):
-        methods = [m for m in DETECTORS[det]['methods'] if (det, m) in table]
+        methods = [m for m in _methods_of(det, table) if (det, m) in table]
         width = 0.8 / max(len(methods), 1)
         for k, m in enumerate(methods):
             mean = [100 * np.mean([x['mAP'] for x in table[(det, m)][s]])
@@ -174,7 +198,7 @@ def _plot(out, table, settings):
             std = [100 * np.std([x['mAP'] for x in table[(det, m)][s]])
                    if table[(det, m)][s] else 0 for s in settings]
             ax.bar(np.arange(len(settings)) + k * width, mean, width,
-                   yerr=std, label=METHOD_NAMES[m], capsize=2)
+                   yerr=std, label=METHOD_NAMES.get(m, m), capsize=2)
         ax.set_xticks(np.arange(len(settings)) + 0.4 - width / 2)
         ax.set_xticklabels(settings)
         ax.set_ylabel('bbox mAP x 100')
@@ -203,9 +227,16 @@ def main(argv=None):
         seed=1234)
     # seed-major order: an interrupted benchmark (re-runs skip finished
     # runs) still holds complete method comparisons for the first seeds
+    for m in args.methods or ():
+        if m not in CLIPJOINT_VARIANTS and not any(
+                m in DETECTORS[d]['methods'] for d in args.detectors):
+            sys.exit(f'unknown method {m!r}; choose from '
+                     f'{sorted({x for d in DETECTORS for x in DETECTORS[d]["methods"]})}'
+                     f' or {list(CLIPJOINT_VARIANTS)}')
     plan = [(det, m, s, seed) for seed in seeds for s in settings
-            for det in args.detectors for m in DETECTORS[det]['methods']
-            if args.methods is None or m in args.methods]
+            for det in args.detectors
+            for m in (args.methods or DETECTORS[det]['methods'])
+            if m in DETECTORS[det]['methods'] or m in CLIPJOINT_VARIANTS]
     runs = []
     from tqdm import tqdm
     bar = tqdm(plan, desc='runs', unit='run', file=sys.stdout)
@@ -224,20 +255,22 @@ def main(argv=None):
             max_iters=args.iters or preset['iters'][det],
             batch_size=preset['batch'][det], lr=LR[det])
         t = time.time()
-        res = run_experiment(
-            cfg, score_modes=('det', 'clip') if method == 'clipjoint' else ())
+        is_cj = method in CLIPJOINT_VARIANTS
+        res = run_experiment(cfg, score_modes=('fuse', 'clip') if is_cj else ())
         rec = dict(detector=det, method=method, setting=setting, seed=seed,
                    seconds=time.time() - t,
                    summary=summarise(res['default'], data['classes']),
                    score_modes={
                        k: summarise(v, data['classes'])
                        for k, v in res.items() if k != 'train_stats'
-                   } if method == 'clipjoint' else {},
+                   } if is_cj else {},
                    metrics=res['default'], train_stats=res['train_stats'])
         with open(path + '.tmp', 'w') as f:
             json.dump(rec, f, indent=1)
         os.replace(path + '.tmp', path)  # a killed run leaves no half file
         runs.append(rec)
+        if not args.keep_checkpoints:
+            _remove_checkpoints(cfg.work_dir)
     md = write_report(out, runs, args.preset, preset, time.time() - t0,
                       data['classes'])
     print('\n' + md)

@@ -14,8 +14,8 @@ from mmengine.runner import Runner
 from .small_config import shrink_config
 
 __all__ = [
-    'DETECTORS', 'SETTINGS', 'REPO_ROOT', 'build_experiment_cfg',
-    'run_experiment', 'set_score_mode'
+    'DETECTORS', 'SETTINGS', 'CLIPJOINT_VARIANTS', 'REPO_ROOT',
+    'build_experiment_cfg', 'run_experiment', 'set_score_mode'
 ]
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -35,6 +35,27 @@ DETECTORS: Dict[str, dict] = dict(
         'clipjoint-rtmdet_tiny_8xb32-300e_coco.py',
         methods=('stock', 'clipjoint')),
 )
+
+#: ClipJoint variants for ablations in the benchmark: method name -> keys
+#: merged into the ClipJoint head config (``text_bank`` and the losses are
+#: merged key by key; ``None`` removes a loss). ``clipjoint`` is the main
+#: config as published.
+CLIPJOINT_VARIANTS: Dict[str, dict] = {
+    'clipjoint': {},
+    # both contrastive terms 4x lighter relative to the detector's losses
+    'clipjoint-w0.25': dict(
+        loss_contrast=dict(loss_weight=0.25), loss_aux=dict(loss_weight=0.125)),
+    # InfoNCE only
+    'clipjoint-no-aux': dict(loss_aux=None),
+    # softer similarity scale at the start (learned from there)
+    'clipjoint-tau0.2': dict(text_bank=dict(temperature=0.2)),
+    # no background entry: only foreground samples in the aux CE
+    'clipjoint-bg-none': dict(text_bank=dict(background=None)),
+    # narrower projection MLP (hidden width)
+    'clipjoint-proj128': dict(proj_hidden=128),
+    # text embeddings fixed at their initialisation
+    'clipjoint-frozen-text': dict(text_bank=dict(learnable=False)),
+}
 
 #: setting -> training-set stress (wrappers from mmdet_clipjoint.datasets).
 SETTINGS: Dict[str, dict] = dict(
@@ -67,8 +88,8 @@ def build_experiment_cfg(detector: str,
     Args:
         detector: Key of :data:`DETECTORS`.
         method: ``stock``, ``normed`` (mmdet's NormedLinear cosine
-            classifier), ``seesaw`` (NormedLinear + SeesawLoss) or
-            ``clipjoint``.
+            classifier), ``seesaw`` (NormedLinear + SeesawLoss),
+            ``clipjoint`` or a key of :data:`CLIPJOINT_VARIANTS`.
         data: Output of ``make_synthetic_dataset`` (or the same keys for
             another COCO-format dataset).
         work_dir: Run directory.
@@ -81,10 +102,13 @@ def build_experiment_cfg(detector: str,
             batch_size, lr, ...).
     """
     spec = DETECTORS[detector]
-    if method not in spec['methods']:
-        raise ValueError(f'method {method!r} is not defined for {detector}; '
-                         f'choose from {spec["methods"]}.')
-    cfg = _load(spec['clipjoint' if method == 'clipjoint' else 'stock'])
+    is_clipjoint = method in CLIPJOINT_VARIANTS
+    if method not in spec['methods'] and not is_clipjoint:
+        raise ValueError(
+            f'method {method!r} is not defined for {detector}; choose from '
+            f'{spec["methods"]} or a ClipJoint variant '
+            f'{tuple(CLIPJOINT_VARIANTS)}.')
+    cfg = _load(spec['clipjoint' if is_clipjoint else 'stock'])
     cfg = shrink_config(cfg, data, work_dir, seed=seed, **shrink)
     num_classes = len(data['classes'])
     if method in ('normed', 'seesaw'):
@@ -95,7 +119,9 @@ def build_experiment_cfg(detector: str,
             bbox_head.loss_cls = dict(type='SeesawLoss', p=0.8, q=2.0,
                                       num_classes=num_classes,
                                       loss_weight=1.0)
-    if method == 'clipjoint':
+    if is_clipjoint:
+        for head in _clipjoint_heads(cfg.model):
+            _merge(head, CLIPJOINT_VARIANTS[method])
         for bank in _text_banks(cfg.model):
             if clip_pretrained:
                 bank.update(init_source='clip', clip_pretrained=clip_pretrained)
@@ -115,6 +141,27 @@ def build_experiment_cfg(detector: str,
     cfg.default_hooks.logger.interval = 20
     cfg.log_level = 'WARNING'
     return cfg
+
+
+def _merge(dst: dict, delta: dict) -> None:
+    """Merge ``delta`` into ``dst`` key by key (None deletes/disables)."""
+    for k, v in delta.items():
+        if isinstance(v, dict) and isinstance(dst.get(k), dict):
+            _merge(dst[k], v)
+        else:
+            dst[k] = copy.deepcopy(v)
+
+
+def _clipjoint_heads(node):
+    """Head configs that own a ContrastiveTextBank."""
+    if isinstance(node, dict):
+        if isinstance(node.get('text_bank'), dict):
+            yield node
+        for v in node.values():
+            yield from _clipjoint_heads(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            yield from _clipjoint_heads(v)
 
 
 def _text_banks(node):

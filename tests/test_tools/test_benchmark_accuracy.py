@@ -12,7 +12,8 @@ import pytest
 from mmengine.runner import Runner
 
 import mmdet_clipjoint  # noqa: F401
-from mmdet_clipjoint.utils.experiments import (DETECTORS, REPO_ROOT, SETTINGS,
+from mmdet_clipjoint.utils.experiments import (CLIPJOINT_VARIANTS, DETECTORS,
+                                               REPO_ROOT, SETTINGS,
                                                build_experiment_cfg,
                                                run_experiment)
 
@@ -53,6 +54,60 @@ def test_every_run_config_builds(det, method, setting, synthetic_coco,
     assert ('ContrastiveTextBank' in model_types) == (method == 'clipjoint')
 
 
+def _head(cfg, det):
+    return cfg.model.roi_head.bbox_head if det == 'frcnn' else \
+        cfg.model.bbox_head
+
+
+@pytest.mark.parametrize('det', list(DETECTORS))
+def test_clipjoint_variants_change_only_their_keys(det, synthetic_coco,
+                                                   tmp_path):
+    base = _head(build_experiment_cfg(det, 'clipjoint', synthetic_coco,
+                                      str(tmp_path)), det)
+    heads = {
+        v: _head(build_experiment_cfg(det, v, synthetic_coco, str(tmp_path)),
+                 det)
+        for v in CLIPJOINT_VARIANTS
+    }
+    w = heads['clipjoint-w0.25']
+    assert w.loss_contrast.loss_weight == 0.25
+    assert w.loss_aux.loss_weight == 0.125
+    # merged key by key: the rest of the loss config stays
+    assert w.loss_aux.type == base.loss_aux.type
+    assert w.loss_aux.use_sigmoid == base.loss_aux.use_sigmoid
+    assert heads['clipjoint-no-aux'].loss_aux is None
+    assert heads['clipjoint-tau0.2'].text_bank.temperature == 0.2
+    assert heads['clipjoint-tau0.2'].text_bank.class_names == \
+        base.text_bank.class_names
+    assert heads['clipjoint-bg-none'].text_bank.background is None
+    assert heads['clipjoint-proj128'].proj_hidden == 128
+    assert heads['clipjoint-frozen-text'].text_bank.learnable is False
+    assert heads['clipjoint'] == base
+    # every variant builds into a model with the change applied
+    for v in ('clipjoint-no-aux', 'clipjoint-bg-none'):
+        cfg = build_experiment_cfg(det, v, synthetic_coco, str(tmp_path))
+        from mmdet.registry import MODELS
+        model = MODELS.build(cfg.model)
+        head = model.roi_head.bbox_head if det == 'frcnn' else \
+            model.bbox_head
+        if v == 'clipjoint-no-aux':
+            assert head.loss_aux is None
+        else:
+            assert not head.text_bank.with_background
+
+
+def test_unknown_method_is_refused(synthetic_coco, tmp_path):
+    with pytest.raises(ValueError, match='ClipJoint variant'):
+        build_experiment_cfg('rtmdet', 'seesaw', synthetic_coco,
+                             str(tmp_path))
+    proc = subprocess.run(
+        [sys.executable, osp.join(TOOLS, 'benchmark_accuracy.py'),
+         '--methods', 'clipjoint-w9', '--out', str(tmp_path)],
+        capture_output=True, text=True)
+    assert proc.returncode != 0
+    assert "unknown method 'clipjoint-w9'" in proc.stderr
+
+
 def test_tiny_run_records_stats_and_score_modes(synthetic_coco, tmp_path):
     cfg = build_experiment_cfg('frcnn', 'clipjoint', synthetic_coco,
                                str(tmp_path), 'both', seed=0, max_iters=2,
@@ -68,7 +123,8 @@ def test_tiny_run_records_stats_and_score_modes(synthetic_coco, tmp_path):
 def test_benchmark_cli_writes_table_and_plot(tmp_path):
     out = str(tmp_path / 'bench')
     argv = ['--preset', 'smoke', '--detectors', 'frcnn', '--methods',
-            'stock', '--settings', 'clean', '--iters', '1', '--out', out]
+            'stock', 'clipjoint-no-aux', '--settings', 'clean', '--iters',
+            '1', '--out', out]
     sys.path.insert(0, TOOLS)
     try:
         mod = runpy.run_path(osp.join(TOOLS, 'benchmark_accuracy.py'),
@@ -76,9 +132,17 @@ def test_benchmark_cli_writes_table_and_plot(tmp_path):
         runs = mod['main'](argv)
     finally:
         sys.path.remove(TOOLS)
-    assert len(runs) == 1 and runs[0]['method'] == 'stock'
+    assert [r['method'] for r in runs] == ['stock', 'clipjoint-no-aux']
+    assert set(runs[1]['score_modes']) == {'default', 'fuse', 'clip'}
+    assert not runs[0]['score_modes']
+    # checkpoints are deleted once the run is evaluated; logs stay
+    files = [f for _, _, fs in os.walk(out) for f in fs]
+    assert not [f for f in files if f.endswith('.pth')]
+    assert [f for f in files if f.endswith('.log')]
     md = open(osp.join(out, 'results.md')).read()
     assert '| Faster R-CNN | stock (CE) |' in md
+    assert '| Faster R-CNN | clipjoint-no-aux |' in md
+    assert '| Faster R-CNN | clipjoint-no-aux | clean |' in md  # modes
     with open(osp.join(out, 'results.png'), 'rb') as f:
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     # a second call re-uses the finished run instead of training again
@@ -93,7 +157,15 @@ def test_smoke_preset_end_to_end(tmp_path):
         [sys.executable, osp.join(TOOLS, 'benchmark_accuracy.py'), '--preset',
          'smoke', '--out', str(tmp_path)], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    assert 'ClipJoint' in proc.stdout
+    runs = os.listdir(tmp_path / 'runs')
+    n_methods = sum(len(d['methods']) for d in DETECTORS.values())
+    assert len(runs) == 2 * n_methods  # settings clean + both, 1 seed
+    md = open(tmp_path / 'results.md').read()
+    for row in ('| Faster R-CNN | stock (CE) |', '| Faster R-CNN | Seesaw |',
+                '| Faster R-CNN | NormedLinear |', '| Faster R-CNN | ClipJoint',
+                '| RTMDet-tiny | stock (CE) |', '| RTMDet-tiny | ClipJoint'):
+        assert row in md and row in proc.stdout
+    assert (tmp_path / 'results.png').is_file()
 
 
 def test_demo_runs_and_draws(tmp_path):
