@@ -8,11 +8,18 @@ ClipJoint; for RTMDet-tiny: stock and ClipJoint -- under the settings clean,
 imbalanced (long tail, ratio 50), noisy (30 % symmetric label noise) and
 both. It writes a markdown table (mAP, mAP50 and the AP of the rarest third
 of the classes; mean +- std over seeds), a PNG plot and per-run JSON files
-(a re-run skips finished runs), and prints the table.
+(a re-run skips finished runs), and prints the table. ClipJoint runs are
+also evaluated with the ``fuse`` and ``clip`` score modes (same checkpoint).
+``--methods`` also takes ClipJoint ablation variants (loss weights,
+temperature, background entry, projection width; see
+``mmdet_clipjoint.utils.experiments.CLIPJOINT_VARIANTS``).
 
 Examples:
     python tools/benchmark_accuracy.py --preset smoke
     python tools/benchmark_accuracy.py --preset cpu --out docs/results/accuracy_cpu
+    python tools/benchmark_accuracy.py --preset cpu --detectors rtmdet \
+        --settings clean --methods clipjoint-w0.25 clipjoint-tau0.2 \
+        --out docs/results/accuracy_cpu_ablation
 """
 import argparse
 import json

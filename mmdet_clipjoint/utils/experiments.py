@@ -140,6 +140,12 @@ def build_experiment_cfg(detector: str,
         cfg[name]['classwise'] = True
     cfg.default_hooks.logger.interval = 20
     cfg.log_level = 'WARNING'
+    # mmdet configs name their visualizer 'visualizer', so every later
+    # runner of the same process would reuse the first one and write its
+    # scalars into the first run's work_dir; the runner's default name
+    # (config name + timestamp) keeps them apart
+    if isinstance(cfg.get('visualizer'), dict):
+        cfg.visualizer.pop('name', None)
     return cfg
 
 

@@ -139,6 +139,14 @@ def test_benchmark_cli_writes_table_and_plot(tmp_path):
     files = [f for _, _, fs in os.walk(out) for f in fs]
     assert not [f for f in files if f.endswith('.pth')]
     assert [f for f in files if f.endswith('.log')]
+    # each run logs its scalars into its own work_dir
+    for r in runs:
+        name = f'frcnn_{r["method"]}_clean_s0'
+        found = [osp.join(root, f) for root, _, fs in
+                 os.walk(osp.join(out, 'work_dirs', name)) for f in fs
+                 if f == 'scalars.json']
+        assert len(found) == 1, found
+        assert 'coco/bbox_mAP' in open(found[0]).read()
     md = open(osp.join(out, 'results.md')).read()
     assert '| Faster R-CNN | stock (CE) |' in md
     assert '| Faster R-CNN | clipjoint-no-aux |' in md
