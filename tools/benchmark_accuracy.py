@@ -84,6 +84,10 @@ def parse_args(argv=None):
     p.add_argument('--clip-pretrained', default=None,
                    help='open_clip ViT-B-32 checkpoint to initialise the '
                    'text bank (default: random init; no weights offline)')
+    p.add_argument('--threads', type=int, default=None,
+                   help='torch threads (default: min(2, cores)); for two '
+                   'workers on one --out (they share the runs through lock '
+                   'files), give each half the cores')
     p.add_argument('--keep-checkpoints', action='store_true',
                    help='keep each run\'s checkpoint (default: delete it '
                    'once the run is evaluated; logs are kept)')
@@ -216,10 +220,89 @@ def _plot(out, table, settings):
     plt.close(fig)
 
 
+def _claim(lock):
+    """Take a run for this process; False if a live worker holds it."""
+    for _ in range(2):
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+        except FileExistsError:
+            try:
+                with open(lock) as f:
+                    os.kill(int(f.read().strip() or 0), 0)
+                return False  # the holder is alive
+            except (ProcessLookupError, ValueError, FileNotFoundError):
+                # stale lock of a killed worker (or one just released)
+                try:
+                    os.remove(lock)
+                except FileNotFoundError:
+                    pass
+                continue
+            except PermissionError:
+                return False  # alive, another user's process
+        with os.fdopen(fd, 'w') as f:
+            f.write(str(os.getpid()))
+        return True
+    return False
+
+
+def _dataset(data_dir, preset):
+    """Generate the benchmark data once; later calls (and other workers)
+    reuse it, so no image is rewritten while a run reads it."""
+    params = dict(num_train=preset['num_train'], num_val=preset['num_val'],
+                  img_size=preset['img_size'], objects_per_image=[1, 3],
+                  seed=1234)
+    stamp = osp.join(data_dir, 'dataset.json')
+    if osp.isfile(stamp):
+        with open(stamp) as f:
+            saved = json.load(f)
+        if saved['params'] == params:
+            print(f'[data] reusing the synthetic dataset in {data_dir}')
+            return saved['data']
+    print(f'[data] synthetic dataset in {data_dir}', flush=True)
+    data = make_synthetic_dataset(
+        data_dir, params['num_train'], params['num_val'],
+        (params['img_size'], params['img_size']),
+        objects_per_image=tuple(params['objects_per_image']),
+        seed=params['seed'])
+    data = json.loads(json.dumps(data))  # as a later call reads it back
+    with open(stamp + '.tmp', 'w') as f:
+        json.dump(dict(params=params, data=data), f, indent=1)
+    os.replace(stamp + '.tmp', stamp)
+    return data
+
+
+def _run_one(args, preset, data, out, det, method, setting, seed, path):
+    """Train + evaluate one run; its record is written to ``path``."""
+    name = osp.basename(path)[:-len('.json')]
+    cfg = build_experiment_cfg(
+        det, method, data, osp.join(out, 'work_dirs', name), setting,
+        seed, clip_pretrained=args.clip_pretrained,
+        img_size=preset['img_size'],
+        max_iters=args.iters or preset['iters'][det],
+        batch_size=preset['batch'][det], lr=LR[det])
+    t = time.time()
+    is_cj = method in CLIPJOINT_VARIANTS
+    res = run_experiment(cfg, score_modes=('fuse', 'clip') if is_cj else ())
+    rec = dict(detector=det, method=method, setting=setting, seed=seed,
+               seconds=time.time() - t,
+               summary=summarise(res['default'], data['classes']),
+               score_modes={
+                   k: summarise(v, data['classes'])
+                   for k, v in res.items() if k != 'train_stats'
+               } if is_cj else {},
+               metrics=res['default'], train_stats=res['train_stats'])
+    with open(path + '.tmp', 'w') as f:
+        json.dump(rec, f, indent=1)
+    os.replace(path + '.tmp', path)  # a killed run leaves no half file
+    if not args.keep_checkpoints:
+        _remove_checkpoints(cfg.work_dir)
+    return rec
+
+
 def main(argv=None):
     args = parse_args(argv)
     import torch
-    torch.set_num_threads(min(2, os.cpu_count() or 1))
+    torch.set_num_threads(args.threads or min(2, os.cpu_count() or 1))
     preset = dict(PRESETS[args.preset])
     out = args.out or f'outputs/benchmark_{args.preset}'
     os.makedirs(osp.join(out, 'runs'), exist_ok=True)
@@ -227,11 +310,7 @@ def main(argv=None):
     settings = args.settings or preset['settings']
     t0 = time.time()
     data_dir = osp.join(out, 'data')
-    print(f'[data] synthetic dataset in {data_dir}', flush=True)
-    data = make_synthetic_dataset(
-        data_dir, preset['num_train'], preset['num_val'],
-        (preset['img_size'], preset['img_size']), objects_per_image=(1, 3),
-        seed=1234)
+    data = _dataset(data_dir, preset)
     # seed-major order: an interrupted benchmark (re-runs skip finished
     # runs) still holds complete method comparisons for the first seeds
     for m in args.methods or ():
@@ -247,6 +326,7 @@ def main(argv=None):
     runs = []
     from tqdm import tqdm
     bar = tqdm(plan, desc='runs', unit='run', file=sys.stdout)
+    busy = []
     for det, method, setting, seed in bar:
         name = f'{det}_{method}_{setting}_s{seed}'
         bar.set_postfix_str(name)
@@ -255,29 +335,19 @@ def main(argv=None):
             with open(path) as f:
                 runs.append(json.load(f))
             continue
-        cfg = build_experiment_cfg(
-            det, method, data, osp.join(out, 'work_dirs', name), setting,
-            seed, clip_pretrained=args.clip_pretrained,
-            img_size=preset['img_size'],
-            max_iters=args.iters or preset['iters'][det],
-            batch_size=preset['batch'][det], lr=LR[det])
-        t = time.time()
-        is_cj = method in CLIPJOINT_VARIANTS
-        res = run_experiment(cfg, score_modes=('fuse', 'clip') if is_cj else ())
-        rec = dict(detector=det, method=method, setting=setting, seed=seed,
-                   seconds=time.time() - t,
-                   summary=summarise(res['default'], data['classes']),
-                   score_modes={
-                       k: summarise(v, data['classes'])
-                       for k, v in res.items() if k != 'train_stats'
-                   } if is_cj else {},
-                   metrics=res['default'], train_stats=res['train_stats'])
-        with open(path + '.tmp', 'w') as f:
-            json.dump(rec, f, indent=1)
-        os.replace(path + '.tmp', path)  # a killed run leaves no half file
+        if not _claim(path + '.lock'):
+            busy.append(name)  # another worker on the same --out runs it
+            continue
+        try:
+            rec = _run_one(args, preset, data, out, det, method, setting,
+                           seed, path)
+        finally:
+            os.remove(path + '.lock')
         runs.append(rec)
-        if not args.keep_checkpoints:
-            _remove_checkpoints(cfg.work_dir)
+    if busy:
+        print(f'{len(busy)} runs were taken by other workers on {out} '
+              f'({busy[0]}, ...); the table below lacks them. Re-run the same '
+              'command once they have finished for the full table.')
     md = write_report(out, runs, args.preset, preset, time.time() - t0,
                       data['classes'])
     print('\n' + md)

@@ -191,3 +191,49 @@ def test_demo_runs_and_draws(tmp_path):
     assert img.width >= 2 * 128 and img.height >= 2 * 128
     metrics = json.load(open(osp.join(out, 'metrics.json')))
     assert set(metrics) == {'stock', 'clipjoint'}
+
+
+def _bench_module():
+    sys.path.insert(0, TOOLS)
+    try:
+        return runpy.run_path(osp.join(TOOLS, 'benchmark_accuracy.py'),
+                              run_name='bench')
+    finally:
+        sys.path.remove(TOOLS)
+
+
+def test_workers_share_runs_through_locks(tmp_path):
+    claim = _bench_module()['_claim']
+    lock = str(tmp_path / 'run.json.lock')
+    assert claim(lock)  # free: taken, holds our pid
+    assert open(lock).read() == str(os.getpid())
+    # held by a live process (this one): another worker must skip it
+    assert not claim(lock)
+    # a killed worker's lock is stale: taken over
+    dead = subprocess.run([sys.executable, '-c',
+                           'import os; print(os.getpid())'],
+                          capture_output=True, text=True).stdout.strip()
+    with open(lock, 'w') as f:
+        f.write(dead)
+    assert claim(lock)
+    assert open(lock).read() == str(os.getpid())
+
+
+def test_dataset_generated_once_and_reused(tmp_path, monkeypatch):
+    mod = _bench_module()
+    preset = dict(num_train=4, num_val=2, img_size=96)
+    data = mod['_dataset'](str(tmp_path / 'data'), preset)
+    img = osp.join(data['data_root'], data['val_img_prefix'],
+                   sorted(os.listdir(osp.join(data['data_root'],
+                                              data['val_img_prefix'])))[0])
+    mtime = os.stat(img).st_mtime_ns
+    # the same parameters: nothing is regenerated
+    mod['_dataset'].__globals__['make_synthetic_dataset'] = None
+    assert mod['_dataset'](str(tmp_path / 'data'), preset) == data
+    assert os.stat(img).st_mtime_ns == mtime
+    # other parameters: regenerated
+    called = []
+    mod['_dataset'].__globals__['make_synthetic_dataset'] = \
+        lambda *a, **k: called.append(a) or data
+    mod['_dataset'](str(tmp_path / 'data'), dict(preset, num_train=5))
+    assert called and called[0][1] == 5
