@@ -172,11 +172,40 @@ def write_report(out, runs, preset, args, elapsed, classes):
             ' | '.join(
                 fmt(by_mode.get(m, [])) for m in ('default', 'fuse', 'clip')) +
             ' |')
-    md = '\n'.join(header + lines + (mode_lines if modes else [])) + '\n'
+    md = '\n'.join(header + lines + (mode_lines if modes else []) +
+                   _stress_lines(runs)) + '\n'
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(md)
     _plot(out, table, settings)
     return md
+
+
+def _stress_lines(runs):
+    """Realised stress of the training sets (from the runs' train_stats)."""
+    by_setting = defaultdict(dict)
+    for r in runs:
+        stats = r.get('train_stats') or {}
+        if stats:
+            by_setting[r['setting']][(r['detector'], r['seed'])] = stats
+    if not by_setting:
+        return []
+    lines = ['', '### Realised training-set stress (per seed, from the '
+             'wrappers\' logs)', '',
+             '| setting | detector | seed | instances | head / tail count '
+             '| realised noise rate |', '|---|---|---|---|---|---|']
+    for setting in SETTINGS:
+        for (det, seed), st in sorted(by_setting.get(setting, {}).items()):
+            counts = np.asarray(st.get('class_counts', []))
+            ratio = (f'{counts.max()} / {counts.min()}'
+                     if counts.size else 'n/a')
+            noise = 'n/a'
+            if st.get('noise_matrix'):
+                m = np.asarray(st['noise_matrix'], dtype=float)
+                noise = f'{1 - np.trace(m) / max(m.sum(), 1):.3f}'
+            lines.append(f'| {setting} | {DETECTORS[det]["name"]} | {seed} '
+                         f'| {int(counts.sum()) if counts.size else "n/a"} '
+                         f'| {ratio} | {noise} |')
+    return lines
 
 
 def _remove_checkpoints(work_dir):

@@ -110,6 +110,20 @@ def test_long_tail_profile(data):
     assert len(both) == len(lt)
 
 
+@pytest.mark.parametrize('ratio', [10, 50])
+def test_long_tail_keeps_every_class(data, ratio):
+    # regression: once a rare class went over its target through an
+    # image kept for a rarer one, no image of any more frequent class was
+    # kept (5 of 400 images, every head class at 0)
+    lt = DATASETS.build(dict(type='LongTailDataset', imbalance_ratio=ratio,
+                             seed=0, dataset=coco_cfg(data)))
+    counts = lt.class_counts()
+    assert (counts >= 1).all(), counts
+    thirds = [counts[k:k + 4].sum() for k in (0, 4, 8)]
+    assert thirds[0] >= thirds[1] > thirds[2], counts
+    assert counts[0] >= 3 * counts[-1], counts
+
+
 @pytest.mark.parametrize('cfg,match', [
     (dict(type='NoisyLabelDataset', noise_rate=1.0), 'noise_rate'),
     (dict(type='NoisyLabelDataset', noise_type='x'), 'noise_type'),

@@ -75,7 +75,8 @@ class LongTailDataset(AnnotationStressWrapper):
                 if i in kept or c not in ls:
                     continue
                 extra = np.bincount(ls, minlength=C)
-                if any(have[d] + extra[d] > targets[d] for d in done):
+                if any(extra[d] and have[d] + extra[d] > targets[d]
+                       for d in done):
                     continue  # would push a rarer class over its target
                 # prefer images with few instances of other classes
                 cands.append((len(ls) - extra[c], t, i))
