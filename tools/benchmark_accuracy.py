@@ -129,8 +129,7 @@ def fmt(vals):
     return f'{100 * np.mean(vals):.1f} ± {100 * np.std(vals):.1f}'
 
 
-def write_report(out, runs, preset, args, elapsed, classes,
-                 iters_override=None):
+def write_report(out, runs, preset, args, elapsed, classes):
     """Markdown table + PNG plot from the per-run records."""
     import torch
     settings = [s for s in SETTINGS if any(r['setting'] == s for r in runs)]
@@ -169,12 +168,7 @@ def write_report(out, runs, preset, args, elapsed, classes,
         f'{platform.processor() or platform.machine()} '
         f'({os.cpu_count()} cores), torch threads per worker = '
         f'{torch.get_num_threads()}.',
-        'Schedule: ' + ', '.join(
-            f'{DETECTORS[d]["name"]} {args["iters"][d]} iterations at batch '
-            f'{args["batch"][d]}, lr {LR[d]}' for d in DETECTORS
-            if any(r['detector'] == d for r in runs)) +
-        (f' (overridden: {iters_override} iterations)'
-         if iters_override else '') + '.',
+        f'Schedule: {_schedule(runs, args)}.',
         f'Data: synthetic, {args["num_train"]} train / {args["num_val"]} val '
         f'images of {args["img_size"]} px, {len(classes)} classes; rare '
         f'third = {rare_classes(classes)}.',
@@ -196,6 +190,18 @@ def write_report(out, runs, preset, args, elapsed, classes,
         f.write(md)
     _plot(out, table, settings)
     return md
+
+
+def _schedule(runs, preset):
+    """Iterations (as recorded by the runs), batch and lr per detector."""
+    parts = []
+    for det in DETECTORS:
+        iters = sorted({r['iters'] for r in runs if r['detector'] == det})
+        if iters:
+            parts.append(f'{DETECTORS[det]["name"]} '
+                         f'{"/".join(map(str, iters))} iterations at batch '
+                         f'{preset["batch"][det]}, lr {LR[det]}')
+    return '; '.join(parts)
 
 
 def _stress_lines(runs):
@@ -400,7 +406,7 @@ def main(argv=None):
               f'({busy[0]}, ...); the table below lacks them. Re-run the same '
               'command once they have finished for the full table.')
     md = write_report(out, runs, args.preset, preset, time.time() - t0,
-                      data['classes'], iters_override=args.iters)
+                      data['classes'])
     print('\n' + md)
     print(f'results: {osp.join(out, "results.md")}, '
           f'{osp.join(out, "results.png")}; per-run JSON in '

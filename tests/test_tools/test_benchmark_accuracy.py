@@ -155,8 +155,16 @@ def test_benchmark_cli_writes_table_and_plot(tmp_path):
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     # a second call re-uses the finished run instead of training again
     rec = json.load(open(osp.join(out, 'runs', 'frcnn_stock_clean_s0.json')))
+    assert rec['iters'] == 1
+    assert 'Schedule: Faster R-CNN 1 iterations at batch 4' in md
     runs2 = mod['main'](argv)
     assert runs2[0]['seconds'] == rec['seconds']
+    # a record of another schedule is trained again, not mixed in
+    runs3 = mod['main'](argv[:-4] + ['--iters', '2', '--out', out])
+    assert [r['iters'] for r in runs3] == [2, 2]
+    assert runs3[0]['seconds'] != rec['seconds']
+    md = open(osp.join(out, 'results.md')).read()
+    assert 'Faster R-CNN 2 iterations' in md
 
 
 @pytest.mark.slow
