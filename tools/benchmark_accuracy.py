@@ -184,12 +184,65 @@ def write_report(out, runs, preset, args, elapsed, classes):
             ' | '.join(
                 fmt(by_mode.get(m, [])) for m in ('default', 'fuse', 'clip')) +
             ' |')
-    md = '\n'.join(header + lines + (mode_lines if modes else []) +
-                   _stress_lines(runs)) + '\n'
+    md = '\n'.join(header + lines + _paired_lines(runs, settings) +
+                   (mode_lines if modes else []) + _stress_lines(runs)) + '\n'
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(md)
     _plot(out, table, settings)
     return md
+
+
+def _paired_lines(runs, settings):
+    """Each method minus the stock detector, paired by seed.
+
+    The seeds share data, stress and initialisation, so the per-seed
+    difference is a sharper comparison than two overlapping mean +- std.
+    """
+    by_key = {(r['detector'], r['method'], r['setting'], r['seed']):
+              r['summary'] for r in runs}
+    lines = []
+    for det in DETECTORS:
+        for method in _methods_of(det, {(d, m): 1 for d, m, _, _ in by_key}):
+            if method == 'stock':
+                continue
+            cells, seen = [], False
+            for s in settings:
+                diffs = {k: [] for k in ('mAP', 'AP_rare')}
+                for (d, m, st, seed), summ in by_key.items():
+                    base = by_key.get((det, 'stock', s, seed))
+                    if (d, m, st) == (det, method, s) and base:
+                        for k in diffs:
+                            diffs[k].append(summ[k] - base[k])
+                seen |= bool(diffs['mAP'])
+                wins = sum(x > 0 for x in diffs['mAP'])
+                cells += [
+                    _signed(diffs['mAP']) + (
+                        f' ({wins}/{len(diffs["mAP"])})'
+                        if diffs['mAP'] else ''),
+                    _signed(diffs['AP_rare'])
+                ]
+            if seen:
+                lines.append(f'| {DETECTORS[det]["name"]} | '
+                             f'{METHOD_NAMES.get(method, method)} | ' +
+                             ' | '.join(cells) + ' |')
+    if not lines:
+        return []
+    return [
+        '', '### Minus the stock detector, paired by seed (x 100)', '',
+        'Mean (± std) over seeds of method − stock with the same seed; '
+        '(w/n): seeds where the method has the higher mAP.', '',
+        '| detector | method | ' + ' | '.join(
+            f'{s} Δ mAP | {s} Δ AP rare' for s in settings) + ' |',
+        '|---|---|' + '---|' * (2 * len(settings))
+    ] + lines
+
+
+def _signed(vals):
+    if not vals:
+        return 'n/a'
+    if len(vals) == 1:
+        return f'{100 * vals[0]:+.1f}'
+    return f'{100 * np.mean(vals):+.1f} ± {100 * np.std(vals):.1f}'
 
 
 def _schedule(runs, preset):

@@ -245,3 +245,22 @@ def test_dataset_generated_once_and_reused(tmp_path, monkeypatch):
         lambda *a, **k: called.append(a) or data
     mod['_dataset'](str(tmp_path / 'data'), dict(preset, num_train=5))
     assert called and called[0][1] == 5
+
+
+def test_learning_curve_validates_along_training(tmp_path):
+    sys.path.insert(0, osp.join(TOOLS, 'analysis_tools'))
+    try:
+        mod = runpy.run_path(
+            osp.join(TOOLS, 'analysis_tools', 'learning_curve.py'),
+            run_name='curve')
+    finally:
+        sys.path.remove(osp.join(TOOLS, 'analysis_tools'))
+    curve = mod['main']([
+        'frcnn', 'stock', '--preset', 'smoke', '--iters', '3',
+        '--val-interval', '2', '--threads', '1', '--out', str(tmp_path)
+    ])
+    # validations after iterations 2 and 3 (the end), each with a metric
+    assert [step for step, _, _ in curve] == [2, 3]
+    assert all(0 <= m <= m50 <= 1 for _, m, m50 in curve)
+    saved = json.load(open(tmp_path / 'frcnn_stock_clean_s0_3it.json'))
+    assert [tuple(c) for c in saved['curve']] == [tuple(c) for c in curve]
