@@ -264,3 +264,23 @@ def test_learning_curve_validates_along_training(tmp_path):
     assert all(0 <= m <= m50 <= 1 for _, m, m50 in curve)
     saved = json.load(open(tmp_path / 'frcnn_stock_clean_s0_3it.json'))
     assert [tuple(c) for c in saved['curve']] == [tuple(c) for c in curve]
+
+
+def test_paired_differences_use_the_same_seed():
+    paired = _bench_module()['_paired_lines']
+
+    def rec(method, seed, m):
+        return dict(detector='rtmdet', method=method, setting='clean',
+                    seed=seed, summary=dict(mAP=m, AP_rare=m / 2))
+
+    # seed 1's stock is far better than seed 0's: only pairing by seed
+    # shows that ClipJoint is ahead on both
+    runs = [rec('stock', 0, 0.10), rec('stock', 1, 0.30),
+            rec('clipjoint', 0, 0.12), rec('clipjoint', 1, 0.31),
+            rec('clipjoint', 2, 0.50)]  # no stock run of seed 2: unpaired
+    lines = paired(runs, ['clean'])
+    row = [x for x in lines if x.startswith('| RTMDet-tiny | ClipJoint |')]
+    assert row == ['| RTMDet-tiny | ClipJoint | +1.5 ± 0.5 (2/2) | '
+                   '+0.8 ± 0.2 |']
+    assert paired([r for r in runs if r['method'] == 'stock'],
+                  ['clean']) == []
