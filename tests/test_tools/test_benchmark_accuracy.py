@@ -284,3 +284,28 @@ def test_paired_differences_use_the_same_seed():
                    '+0.8 ± 0.2 |']
     assert paired([r for r in runs if r['method'] == 'stock'],
                   ['clean']) == []
+
+
+def test_paired_ablation_table_pairs_variant_with_both_twins():
+    mod = runpy.run_path(
+        osp.join(TOOLS, 'analysis_tools', 'paired_ablation.py'),
+        run_name='paired')
+
+    def rec(method, seed, m, fuse=None):
+        r = dict(detector='frcnn', method=method, setting='clean', seed=seed,
+                 summary=dict(mAP=m), score_modes={})
+        if fuse is not None:
+            r['score_modes']['fuse'] = dict(mAP=fuse)
+        return r
+
+    main = [rec('stock', 0, 0.10), rec('stock', 1, 0.20),
+            rec('clipjoint', 0, 0.05), rec('clipjoint', 1, 0.15)]
+    variant = [rec('clipjoint-w0.25', 1, 0.25, fuse=0.2),
+               rec('clipjoint-w0.25', 0, 0.08, fuse=0.1),
+               rec('clipjoint-w0.25', 7, 0.9)]  # seed 7 has no twins
+    lines = mod['paired_table'](main, variant)
+    assert lines[2:] == [
+        '| Faster R-CNN | clipjoint-w0.25 | clean | 0,1 | 15.0 ± 5.0 | '
+        '10.0 ± 5.0 | 16.5 ± 8.5 | +1.5 ± 3.5 (1/2) | +6.5 ± 3.5 (2/2) | '
+        '15.0 ± 5.0 |'
+    ]
