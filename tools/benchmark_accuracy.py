@@ -50,7 +50,7 @@ PRESETS = dict(
     # detectors have left the flat start of their learning curves (clean
     # mAP 10.4 after 160 Faster R-CNN iterations; RTMDet-tiny 0.8 / 9.7 /
     # 17.9 after 150 / 300 / 600): the first version of this preset
-    # (40 / 150 iterations) left every method below 6 mAP, where no
+    # (40 / 150 iterations) left every method below 5 mAP, where no
     # comparison means anything (docs/benchmark_accuracy.md).
     cpu=dict(num_train=400, num_val=60, img_size=128, seeds=[0, 1, 2],
              settings=list(SETTINGS),
