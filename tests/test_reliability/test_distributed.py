@@ -75,6 +75,8 @@ def _cfg(tmp_path, data, batch_size):
     cfg.model.train_cfg.rcnn.sampler.num = 10**6
     ds = cfg.train_dataloader.dataset
     ds.pipeline = [t for t in ds.pipeline if t['type'] != 'RandomFlip']
+    # exercise the cross-rank text -> region term (all-gather with gradient)
+    cfg.model.roi_head.bbox_head.loss_contrast.symmetric = True
     assert any(h.type == 'RNGStateHook' for h in cfg.custom_hooks)
     return cfg
 
@@ -162,20 +164,21 @@ def test_two_process_gloo_training(synthetic_coco, tmp_path):
     for k in init0:  # same initial weights, so updates are comparable
         assert torch.equal(rec.init[k], init0[k]), k
 
-    # How close the weight updates are. The RPN head sees only the stock RPN
-    # losses, which both runs normalise the same way: a tight check of the
-    # gradient averaging. The ClipJoint branch differs by design: InfoNCE
-    # is normalised by each rank's number of positive RoIs and contrasts
-    # each class against that rank's RoIs only (see the issue-8 report).
-    # Measured (3 steps): rpn 0.004 / 1.000, text bank 0.15 / 0.988,
-    # temperatures 0.19 / 0.982, projection 0.20 / 0.981, all 0.35 / 0.938
-    # (relative error / cosine of the updates); norm ratios 0.95-1.02.
+    # How close the weight updates are. The branch's losses are normalised
+    # by average factors reduced across ranks and the text -> region term
+    # contrasts against the regions of all ranks (all-gather with
+    # gradient), so the branch agrees with single-process training as
+    # tightly as the stock RPN. Measured (3 steps, relative error / cosine
+    # of the updates): rpn 0.0018 / 1.000, text bank 7e-5 / 1.000,
+    # temperatures 6e-5, projection 1.5e-5, all 4e-4 (before the fix, with
+    # per-rank normalisation and per-rank text -> region: text bank 0.15 /
+    # 0.988, temperatures 0.19, projection 0.20, all 0.35).
     limits = {  # group: (min cosine, max relative error)
         'rpn_head': (0.999, 0.02),
-        'text_bank': (0.97, 0.3),
-        'temperatures': (0.97, 0.3),
-        'projection': (0.97, 0.3),
-        'all': (0.9, 0.5),
+        'text_bank': (0.9999, 0.01),
+        'temperatures': (0.9999, 0.01),
+        'projection': (0.9999, 0.01),
+        'all': (0.999, 0.02),
     }
     groups = {
         'rpn_head': [k for k in rank0 if k.startswith('rpn_head.')],
@@ -191,4 +194,4 @@ def test_two_process_gloo_training(synthetic_coco, tmp_path):
         min_cos, max_err = limits[name]
         assert agree["cos"] >= min_cos, (name, agree)
         assert agree['rel_err'] <= max_err, (name, agree)
-        assert 0.85 <= agree['norm_ratio'] <= 1.15, (name, agree)
+        assert 0.98 <= agree['norm_ratio'] <= 1.02, (name, agree)

@@ -1,7 +1,7 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """The contrastive branch shared by the one-stage ClipJoint heads."""
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Optional, Sequence
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
@@ -11,7 +11,9 @@ from torch import Tensor
 from mmdet.models.losses import accuracy
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptConfigType
+from ..layers.grad_share import fork_with_grad_share
 from ..layers.score_fusion import check_score_mode, fuse_probs
+from ..utils.dist import reduce_mean_factor
 
 __all__ = ['ClipJointDenseMixin']
 
@@ -37,21 +39,28 @@ class ClipJointDenseMixin:
       positive (at least per image): the negatives the detector is most
       confident about, ranked by its detached scores (SSD-style mining).
     * ``loss_contrast``: InfoNCE on the positives (their class is the
-      positive text; the text -> region direction also contrasts every
-      class against the sampled negatives). With ``quality_weight`` each
-      positive is weighted by the assigner's IoU-based target score (the
-      soft label of RTMDet's QFL / YOLOX's IoU-aware class target), floored
-      at ``min_quality`` and normalised to mean 1 over the batch's
-      positives: poorly localised positives (whose features may mix
-      objects and background) pull less on the text embeddings, the loss
-      scale does not depend on how good the boxes are yet, and early in
-      training (all IoUs ~0) every positive counts the same.
-    * ``loss_clip_ce``: auxiliary cross-entropy on the contrastive logits.
-      Positives target their class (quality-weighted like InfoNCE). The
-      background is handled by the bank: with a background entry
-      (``'learned'`` / ``'zero'``) the mined negatives target it, which is
-      what distinguishes this term from InfoNCE's region -> text
-      direction; without one, only positives count.
+      positive text; with ``symmetric=True`` the text -> region direction
+      also contrasts every class against the sampled negatives). With
+      ``quality_weight`` each positive is weighted by the assigner's
+      IoU-based target score (the soft label of RTMDet's QFL / YOLOX's
+      IoU-aware class target), floored at ``min_quality``, exactly as the
+      host weights its positives: poorly localised positives (whose
+      features may mix objects and background) pull less.
+    * ``loss_clip_ce``: auxiliary cross-entropy of the mined negatives
+      towards the bank's background entry (needs one). Each negative
+      weighs as much as an average positive (SSD's hard-negative scheme),
+      so the background mass is ``neg_pos_ratio`` times the foreground's.
+    * **Normalisation**: both terms are sums divided by the host's
+      classification normaliser -- the sum of the positives' quality
+      weights, averaged over ranks and at least 1 (RTMDet's
+      ``cls_avg_factor``) -- so no sample counts twice and the scale does
+      not change with the number of ranks.
+    * **Gradient share**: each level's classifier feature is forked
+      (:func:`fork_with_grad_share`): the branch's gradient into the
+      shared trunk is at most ``max_grad_share`` times the host
+      classifier's at that feature. RTMDet's own losses start tiny (prior
+      bias, IoU-weighted QFL), so unbounded the branch's gradient was
+      10^2-10^4 times the detector's at initialisation.
     * **Inference** (``score_mode``): ``det`` skips the branch (forward
       returns the stock outputs). ``clip`` / ``fuse`` project every location
       in one batched op; the contrastive class distribution is
@@ -73,9 +82,10 @@ class ClipJointDenseMixin:
                             type='InfoNCELoss', loss_weight=1.0),
                         loss_aux: OptConfigType = dict(
                             type='CrossEntropyLoss', use_sigmoid=False,
-                            loss_weight=0.5),
+                            loss_weight=1.0),
                         quality_weight: bool = True,
                         neg_pos_ratio: int = 3,
+                        max_grad_share: Optional[float] = 1.0,
                         score_mode: str = 'det',
                         fuse_alpha: float = 0.5) -> None:
         """Build the branch; see the head classes for the arguments.
@@ -102,6 +112,16 @@ class ClipJointDenseMixin:
                            ('loss_aux', self.loss_aux)):
             if loss is not None and getattr(loss, 'loss_weight', 0) < 0:
                 raise ValueError(f'{name}.loss_weight must be >= 0.')
+        if self.loss_aux is not None and not self.text_bank.with_background:
+            raise ValueError(
+                'loss_aux trains the mined negatives towards the text '
+                "bank's background entry, but the bank has background=None."
+                " Set the bank's background to 'learned' or 'zero', or "
+                'loss_aux=None.')
+        if max_grad_share is not None and max_grad_share < 0:
+            raise ValueError(f'max_grad_share={max_grad_share} must be >= 0 '
+                             '(or None for no bound).')
+        self.max_grad_share = max_grad_share
         self.quality_weight = quality_weight
         self.neg_pos_ratio = int(neg_pos_ratio)
         self.score_mode = score_mode
@@ -142,6 +162,20 @@ class ClipJointDenseMixin:
             Tensor: embeddings L2-normalised over D, shape (B, D, H, W).
         """
         return F.normalize(self.proj(x), dim=1)
+
+    def fork_cls_feat(self, cls_feat: Tensor) -> Tuple[Tensor, Tensor]:
+        """Fork a classifier feature for the host and the branch.
+
+        Args:
+            cls_feat (Tensor): shape (B, Cf, H, W).
+
+        Returns:
+            tuple[Tensor]: ``(for the host classifier, for the branch)``;
+            while training, the branch's gradient into the trunk is bounded
+            by ``max_grad_share``.
+        """
+        return fork_with_grad_share(
+            cls_feat, self.max_grad_share if self.training else None)
 
     @staticmethod
     def flatten_levels(mlvl: Sequence[Tensor]) -> Tensor:
@@ -200,9 +234,8 @@ class ClipJointDenseMixin:
         pos = valid & (labels >= 0) & (labels < C)
         pos_idx = pos.flatten().nonzero().squeeze(1)
         if self.quality_weight and len(pos_idx):
-            pos_w = quality.flatten()[pos_idx].float().clamp(
+            pos_w = quality.flatten()[pos_idx].detach().float().clamp(
                 min=self.min_quality)
-            pos_w = pos_w / pos_w.mean()
         else:
             pos_w = quality.new_ones(len(pos_idx), dtype=torch.float)
         neg = (valid & (labels >= C)).flatten()
@@ -250,16 +283,18 @@ class ClipJointDenseMixin:
         P = len(pos_idx)
         tgt = labels.flatten()[idx].clone()
         tgt[P:] = C
-        weight = torch.cat([pos_w, pos_w.new_ones(len(neg_idx))])
+        # a mined negative weighs as much as an average positive
+        neg_w = pos_w.mean() if P else pos_w.new_tensor(1.0)
+        weight = torch.cat([pos_w, neg_w.expand(len(neg_idx))])
+        # the host's classification normaliser, averaged over ranks
+        avg = reduce_mean_factor(pos_w.sum())
         losses = dict(
             loss_contrast=self.loss_contrast(
-                logits, tgt, weight=weight, num_classes=C))
+                logits, tgt, weight=weight, avg_factor=avg, num_classes=C))
         if self.loss_aux is not None:
-            n = len(idx) if self.text_bank.with_background else P
-            if n > 0:
+            if len(neg_idx):
                 losses['loss_clip_ce'] = self.loss_aux(
-                    logits[:n], tgt[:n], weight[:n],
-                    avg_factor=float(weight[:n].sum().clamp(min=1e-6)))
+                    logits[P:], tgt[P:], weight[P:], avg_factor=avg)
             else:
                 losses['loss_clip_ce'] = logits.sum() * 0
         if P > 0:

@@ -40,11 +40,15 @@ class ClipJointYOLOHead(ClipJointDenseMixin, RTMDetSepBNHead):
             class names.
         proj_hidden (int): Hidden width of the 1x1-conv projection.
         loss_contrast (dict): Config of the InfoNCE loss.
-        loss_aux (dict, optional): Config of the auxiliary CE (None: off).
+        loss_aux (dict, optional): Config of the auxiliary CE of the mined
+            negatives towards the bank's background entry (None: off).
         quality_weight (bool): Weight positives by the assigner's IoU-based
             target score.
         neg_pos_ratio (int): Mined hard negatives per positive (at least
             per image) added to the contrastive batch.
+        max_grad_share (float, optional): Bound of the branch's gradient
+            into the trunk relative to the host classifier's, at the
+            classifier feature (None: unbounded).
         score_mode (str): ``det`` (default: branch skipped at inference),
             ``clip`` or ``fuse``.
         fuse_alpha (float): Weight of the contrastive probabilities in
@@ -61,16 +65,18 @@ class ClipJointYOLOHead(ClipJointDenseMixin, RTMDetSepBNHead):
                      type='InfoNCELoss', loss_weight=1.0),
                  loss_aux: OptConfigType = dict(
                      type='CrossEntropyLoss', use_sigmoid=False,
-                     loss_weight=0.5),
+                     loss_weight=1.0),
                  quality_weight: bool = True,
                  neg_pos_ratio: int = 3,
+                 max_grad_share: Optional[float] = 1.0,
                  score_mode: str = 'det',
                  fuse_alpha: float = 0.5,
                  **kwargs) -> None:
         super().__init__(num_classes, in_channels, **kwargs)
         self._init_clipjoint(text_bank, self.feat_channels, proj_hidden,
                              loss_contrast, loss_aux, quality_weight,
-                             neg_pos_ratio, score_mode, fuse_alpha)
+                             neg_pos_ratio, max_grad_share, score_mode,
+                             fuse_alpha)
 
     def forward_single(self, x: Tensor,
                        idx: int) -> Tuple[Tensor, Tensor, Tensor]:
@@ -89,6 +95,7 @@ class ClipJointYOLOHead(ClipJointDenseMixin, RTMDetSepBNHead):
         reg_feat = x
         for cls_layer in self.cls_convs[idx]:
             cls_feat = cls_layer(cls_feat)
+        cls_feat, branch_feat = self.fork_cls_feat(cls_feat)
         cls_score = self.rtm_cls[idx](cls_feat)
         for reg_layer in self.reg_convs[idx]:
             reg_feat = reg_layer(reg_feat)
@@ -100,7 +107,7 @@ class ClipJointYOLOHead(ClipJointDenseMixin, RTMDetSepBNHead):
             reg_dist = self.rtm_reg[idx](reg_feat).exp() * stride[0]
         else:
             reg_dist = self.rtm_reg[idx](reg_feat) * stride[0]
-        return cls_score, reg_dist, cls_feat
+        return cls_score, reg_dist, branch_feat
 
     def forward(self, feats: Tuple[Tensor, ...]) -> tuple:
         """Forward all levels.

@@ -34,10 +34,14 @@ class ClipJointYOLOXHead(ClipJointDenseMixin, YOLOXHead):
         text_bank (dict): Config of a :class:`ContrastiveTextBank`.
         proj_hidden (int): Hidden width of the 1x1-conv projection.
         loss_contrast (dict): Config of the InfoNCE loss.
-        loss_aux (dict, optional): Config of the auxiliary CE (None: off).
+        loss_aux (dict, optional): Config of the auxiliary CE of the mined
+            negatives towards the bank's background entry (None: off).
         quality_weight (bool): Weight positives by their IoU target.
         neg_pos_ratio (int): Mined hard negatives per positive (at least
             per image).
+        max_grad_share (float, optional): Bound of the branch's gradient
+            into the trunk relative to the host classifier's, at the
+            classifier feature (None: unbounded).
         score_mode (str): ``det`` (default), ``clip`` or ``fuse``.
         fuse_alpha (float): Weight of the contrastive probabilities in
             ``fuse`` mode.
@@ -53,16 +57,18 @@ class ClipJointYOLOXHead(ClipJointDenseMixin, YOLOXHead):
                      type='InfoNCELoss', loss_weight=1.0),
                  loss_aux: OptConfigType = dict(
                      type='CrossEntropyLoss', use_sigmoid=False,
-                     loss_weight=0.5),
+                     loss_weight=1.0),
                  quality_weight: bool = True,
                  neg_pos_ratio: int = 3,
+                 max_grad_share: Optional[float] = 1.0,
                  score_mode: str = 'det',
                  fuse_alpha: float = 0.5,
                  **kwargs) -> None:
         super().__init__(num_classes, in_channels, **kwargs)
         self._init_clipjoint(text_bank, self.feat_channels, proj_hidden,
                              loss_contrast, loss_aux, quality_weight,
-                             neg_pos_ratio, score_mode, fuse_alpha)
+                             neg_pos_ratio, max_grad_share, score_mode,
+                             fuse_alpha)
 
     def forward_single(self, x: Tensor, cls_convs: nn.Module,
                        reg_convs: nn.Module, conv_cls: nn.Module,
@@ -78,10 +84,10 @@ class ClipJointYOLOXHead(ClipJointDenseMixin, YOLOXHead):
             (B, 4, H, W), ``objectness`` (B, 1, H, W) and ``cls_feat``
             (B, feat_channels, H, W).
         """
-        cls_feat = cls_convs(x)
+        cls_feat, branch_feat = self.fork_cls_feat(cls_convs(x))
         reg_feat = reg_convs(x)
         return conv_cls(cls_feat), conv_reg(reg_feat), conv_obj(
-            reg_feat), cls_feat
+            reg_feat), branch_feat
 
     def forward(self, x: Tuple[Tensor]) -> tuple:
         """Forward all levels.

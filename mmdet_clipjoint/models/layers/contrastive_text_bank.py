@@ -57,7 +57,10 @@ class ContrastiveTextBank(BaseModule):
             style).
         learnable: Train the class (and background) embeddings.
         temperature: Initial temperature tau (CLIP: 0.07).
-        learn_temperature: Train the per-class temperatures.
+        learn_temperature: Train the temperature(s).
+        shared_temperature: One temperature shared by all entries (the
+            cosine-classifier convention for long tails: no per-class logit
+            scale) instead of the paper's class-specific ones.
         temperature_range: ``(min, max)`` clamp applied to tau in every
             forward pass, so that logits cannot blow up.
         cache_dir: Directory of the CLIP-encoding file cache; ``'default'``
@@ -78,6 +81,7 @@ class ContrastiveTextBank(BaseModule):
                  learnable: bool = True,
                  temperature: float = 0.07,
                  learn_temperature: bool = True,
+                 shared_temperature: bool = False,
                  temperature_range: Tuple[float, float] = (0.01, 1.0),
                  cache_dir: Optional[str] = 'default',
                  init_cfg: OptMultiConfig = None) -> None:
@@ -139,7 +143,9 @@ class ContrastiveTextBank(BaseModule):
                 requires_grad=learnable)
         else:
             self.register_parameter('bg_embedding', None)
-        n_scales = self.num_classes + (background == 'learned')
+        self.shared_temperature = bool(shared_temperature)
+        n_scales = 1 if self.shared_temperature else \
+            self.num_classes + (background == 'learned')
         # log(1 / tau): the CLIP parametrisation of a temperature
         self.log_scale = nn.Parameter(
             torch.full((n_scales, ), math.log(1.0 / temperature)),
@@ -166,8 +172,12 @@ class ContrastiveTextBank(BaseModule):
     def logit_scales(self) -> Tensor:
         """Clamped ``1 / tau`` per entry, shape (C,) or (C + 1,)."""
         t_min, t_max = self.temperature_range
-        return self.log_scale.clamp(math.log(1.0 / t_max),
-                                    math.log(1.0 / t_min)).exp()
+        scales = self.log_scale.clamp(math.log(1.0 / t_max),
+                                      math.log(1.0 / t_min)).exp()
+        if self.shared_temperature:
+            n = self.num_classes + (self.bg_embedding is not None)
+            scales = scales.expand(n)
+        return scales
 
     def text_embeddings(self) -> Tensor:
         """Normalised class (+ learned background) embeddings, (K, D)."""

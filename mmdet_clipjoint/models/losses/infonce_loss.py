@@ -1,15 +1,39 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """InfoNCE between region embeddings and class text embeddings."""
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 import torch.nn as nn
 from torch import Tensor
 
-from mmdet.models.losses.utils import weight_reduce_loss
 from mmdet.registry import MODELS
+from ..utils.dist import all_gather_with_grad
 
 __all__ = ['InfoNCELoss', 'infonce_loss']
+
+
+def _text_to_region(logits: Tensor, labels: Tensor, weight: Tensor,
+                    num_classes: int) -> Tensor:
+    """Per-region text -> region terms ``-log p(region i | text c_i)``.
+
+    The softmax runs over the column of the region's class across *all*
+    regions given (background ones included), so every term is >= 0.
+
+    Args:
+        logits (Tensor): (N, K) temperature-scaled similarities.
+        labels (Tensor): (N,) class indices; outside ``[0, C)`` is
+            background.
+        weight (Tensor): (N,) weights, zero for background.
+        num_classes (int): C.
+
+    Returns:
+        Tensor: (N,) terms, zero where ``weight`` is zero.
+    """
+    pos = (labels >= 0) & (labels < num_classes)
+    safe = torch.where(pos, labels, torch.zeros_like(labels))
+    log_den = torch.logsumexp(logits[:, :num_classes], dim=0)  # (C,)
+    terms = log_den[safe] - logits.gather(1, safe[:, None]).squeeze(1)
+    return terms * pos.float()
 
 
 def infonce_loss(logits: Tensor,
@@ -18,70 +42,73 @@ def infonce_loss(logits: Tensor,
                  weight: Optional[Tensor] = None,
                  reduction: str = 'mean',
                  avg_factor: Optional[float] = None,
-                 symmetric: bool = True) -> Tensor:
+                 symmetric: bool = False,
+                 gathered: Optional[Tuple[Tensor, Tensor, Tensor,
+                                          int]] = None) -> Tensor:
     """Region-text InfoNCE with the positives given by the labels.
 
-    Region -> text: each foreground region (``0 <= label < num_classes``)
-    must pick its class among all K text entries (a softmax over the row).
-    Text -> region (``symmetric=True``): each class present in the batch
-    must pick its regions among all N regions of the batch, background ones
-    included (a multi-positive softmax over the column, as in SupCon).
+    Only **foreground** regions (``0 <= label < num_classes``) are anchors:
+    the background regions of a batch are what the auxiliary CE (towards
+    the bank's background entry) is for, so no region is counted twice.
+
+    * Region -> text: each foreground region must pick its class among all
+      K text entries (softmax over the row; a background entry, when
+      present, is one more negative).
+    * Text -> region (``symmetric=True``): each foreground region must be
+      picked by its class' text among all regions of the batch, background
+      ones included (softmax over the column). With weights, the term is
+      ``sum_i w_i (-log p_i) / avg_factor``: a weighted average of
+      non-negative terms, per region like the other direction, so a rare
+      class with one region does not weigh as much as a frequent one.
 
     Args:
         logits (Tensor): Similarities already divided by the temperature,
-            shape (N, K) with K >= num_classes (extra columns, e.g. a
-            background entry, act as negatives only).
+            shape (N, K) with K >= num_classes.
         labels (Tensor): Class index per region, shape (N,); values outside
-            ``[0, num_classes)`` mark background / negative-only regions.
+            ``[0, num_classes)`` mark background regions.
         num_classes (int): C, the number of foreground classes.
-        weight (Tensor, optional): Per-region weight, shape (N,) (e.g. the
-            assigner's quality); weights the region -> text terms and the
-            positives of the text -> region terms.
+        weight (Tensor, optional): Per-region weight (e.g. the assigner's
+            quality), shape (N,).
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
-        avg_factor (float, optional): Normaliser of the region -> text term
-            for ``'mean'``.
-        symmetric (bool): Add the text -> region direction.
+        avg_factor (float, optional): Normaliser of ``'mean'``; default the
+            sum of the foreground weights.
+        symmetric (bool): Add the text -> region direction (the result is
+            then the mean of both directions).
+        gathered (tuple, optional): ``(logits, labels, weight, offset)`` of
+            every rank (from :func:`all_gather_with_grad`), used by the text
+            -> region denominators; ``offset`` locates this rank's rows.
 
     Returns:
         Tensor: the loss (a scalar unless ``reduction='none'``, which gives
-        the per-region region -> text terms, shape (N,), zero for
-        background). With no positive region the result is a zero that
-        still belongs to the graph.
+        the per-region terms, shape (N,), zero for background). With no
+        foreground region the result is a zero that still belongs to the
+        graph.
     """
     pos = (labels >= 0) & (labels < num_classes)
     if weight is None:
         weight = logits.new_ones(len(labels))
     weight = weight.float() * pos.float()
-    if not pos.any():
-        zero = logits.sum() * 0.0
-        return logits.new_zeros(len(labels)) + zero \
-            if reduction == 'none' else zero
     safe_labels = torch.where(pos, labels, torch.zeros_like(labels))
-    # region -> text
     r2t = torch.logsumexp(logits, dim=1) - logits.gather(
         1, safe_labels[:, None]).squeeze(1)
+    terms = r2t * pos.float()
+    if symmetric:
+        if gathered is None:
+            t2r = _text_to_region(logits, labels, weight, num_classes)
+        else:
+            all_logits, all_labels, all_weight, offset = gathered
+            t2r = _text_to_region(all_logits, all_labels, all_weight,
+                                  num_classes)[offset:offset + len(labels)]
+        terms = 0.5 * (terms + t2r)
     if reduction == 'none':
-        return r2t * weight
-    if reduction == 'mean' and avg_factor is None:
-        avg_factor = weight.sum().clamp(min=1e-6)
-    loss = weight_reduce_loss(r2t, weight, reduction,
-                              avg_factor if reduction == 'mean' else None)
-    if not symmetric:
-        return loss
-    # text -> region, over the columns of the classes present
-    cls_logits = logits[:, :num_classes]
-    onehot = torch.zeros_like(cls_logits, dtype=torch.bool)
-    onehot[pos, labels[pos]] = True
-    present = onehot.any(dim=0)  # (C,)
-    log_den = torch.logsumexp(cls_logits[:, present], dim=0)
-    pos_logits = cls_logits[:, present].masked_fill(~onehot[:, present],
-                                                    float('-inf'))
-    # weighted multi-positive numerator: log sum_i w_i exp(l_ic)
-    log_w = weight.clamp(min=1e-12).log()[:, None]
-    log_num = torch.logsumexp(pos_logits + log_w, dim=0)
-    t2r = log_den - log_num
-    t2r = t2r.mean() if reduction == 'mean' else t2r.sum()
-    return 0.5 * (loss + t2r)
+        return terms * weight
+    total = (terms * weight).sum()
+    if reduction == 'sum':
+        return total
+    if avg_factor is None:
+        avg_factor = weight.sum()
+    # mmdet's convention (weight_reduce_loss): divide by avg_factor + eps
+    return total / (avg_factor + torch.finfo(torch.float32).eps)
 
 
 @MODELS.register_module()
@@ -90,13 +117,20 @@ class InfoNCELoss(nn.Module):
 
     Args:
         symmetric (bool): Also contrast each class' text embedding against
-            the regions of the batch. Defaults to True.
+            the regions of the batch (text -> region). Defaults to False:
+            region -> text only, as the peers with class prototypes (ViLD,
+            Detic, RegionCLIP, YOLO-World).
+        gather_across_ranks (bool): In distributed training, the text ->
+            region softmax runs over the regions of *all* ranks (an
+            all-gather that keeps the gradient), so the result does not
+            depend on how the batch is split. Defaults to True.
         reduction (str): ``'none'``, ``'mean'`` or ``'sum'``.
         loss_weight (float): Weight of the loss; must be >= 0.
     """
 
     def __init__(self,
-                 symmetric: bool = True,
+                 symmetric: bool = False,
+                 gather_across_ranks: bool = True,
                  reduction: str = 'mean',
                  loss_weight: float = 1.0) -> None:
         super().__init__()
@@ -106,6 +140,7 @@ class InfoNCELoss(nn.Module):
             raise ValueError(f'InfoNCELoss loss_weight={loss_weight} must be '
                              '>= 0 (0 disables the term).')
         self.symmetric = symmetric
+        self.gather_across_ranks = gather_across_ranks
         self.reduction = reduction
         self.loss_weight = loss_weight
 
@@ -134,6 +169,10 @@ class InfoNCELoss(nn.Module):
         reduction = reduction_override or self.reduction
         if num_classes is None:
             num_classes = logits.size(1)
+        gathered = None
+        if self.symmetric and self.gather_across_ranks:
+            w = logits.new_ones(len(labels)) if weight is None else weight
+            gathered = all_gather_with_grad(logits, labels, w.float())
         return self.loss_weight * infonce_loss(
             logits, labels, num_classes, weight, reduction, avg_factor,
-            self.symmetric)
+            self.symmetric, gathered)

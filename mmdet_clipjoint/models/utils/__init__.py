@@ -2,8 +2,10 @@
 from .clip_text import (DEFAULT_TEMPLATES, ENSEMBLE_TEMPLATES,
                         build_clip_model, encode_class_names,
                         load_embeddings_file, save_embeddings_file)
+from .dist import all_gather_with_grad, reduce_mean_factor
 
 __all__ = [
     'DEFAULT_TEMPLATES', 'ENSEMBLE_TEMPLATES', 'build_clip_model',
-    'encode_class_names', 'load_embeddings_file', 'save_embeddings_file'
+    'encode_class_names', 'load_embeddings_file', 'save_embeddings_file',
+    'all_gather_with_grad', 'reduce_mean_factor'
 ]

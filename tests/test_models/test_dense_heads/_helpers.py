@@ -20,7 +20,8 @@ register_all_modules()
 
 #: the arguments that ClipJoint dense heads add to the stock ones
 OURS = ('text_bank', 'proj_hidden', 'loss_contrast', 'loss_aux',
-        'quality_weight', 'neg_pos_ratio', 'score_mode', 'fuse_alpha')
+        'quality_weight', 'neg_pos_ratio', 'max_grad_share', 'score_mode',
+        'fuse_alpha')
 IMG = 128
 
 

@@ -61,16 +61,19 @@ def test_frozen_bank_gets_no_gradient():
 
 @pytest.mark.parametrize('background', [None, 'zero'])
 def test_background_variants_and_no_aux(background):
-    head = build(CFG, text_bank=dict(background=background))
+    aux = {} if background else dict(loss_aux=None)
+    head = build(CFG, text_bank=dict(background=background), **aux)
     head.train()
     empty = head.loss(feats(CH), samples([0, 0]))
     full = head.loss(feats(CH), samples([2, 1]))
-    assert full['loss_contrast'] > 0 and full['loss_clip_ce'] > 0
-    # without a background entry there is nothing to teach on negatives
-    assert (empty['loss_clip_ce'] == 0) == (background is None)
-    head = build(CFG, loss_aux=None)
-    head.train()
-    assert 'loss_clip_ce' not in head.loss(feats(CH), samples([2, 1]))
+    assert full['loss_contrast'] > 0
+    # the aux CE teaches the mined negatives the background entry; without
+    # one there is no aux CE
+    assert ('loss_clip_ce' in full) == (background is not None)
+    if background:
+        assert full['loss_clip_ce'] > 0 and empty['loss_clip_ce'] > 0
+    with pytest.raises(ValueError, match='background entry'):
+        build(CFG, text_bank=dict(background=None))
 
 
 def test_stock_losses_unchanged():
@@ -98,9 +101,9 @@ def test_sampling_quality_and_hard_negatives():
     pos, neg, w = head._sample_locations(labels, quality, valid, hardness)
     assert pos.tolist() == [0, 1, 2]
     assert sorted(neg.tolist()) == [3, 4, 5, 6, 7, 8]  # all 6 = 2 x 3
-    # quality floored, normalised to mean 1, ordered like the IoUs
-    torch.testing.assert_close(w.mean(), torch.tensor(1.0))
-    assert w[0] > w[1] > w[2] > 0
+    # the host's quality weights (floored), not re-normalised: the mean-1
+    # normalisation undid the host's IoU weighting
+    torch.testing.assert_close(w, torch.tensor([0.8, 0.4, head.min_quality]))
     head = build(CFG, neg_pos_ratio=1)
     _, neg, _ = head._sample_locations(labels, quality, valid, hardness)
     assert sorted(neg.tolist()) == [6, 7, 8]  # the hardest
@@ -179,3 +182,31 @@ def test_fuse_differs_from_det_and_state_dict_round_trip():
 def test_bad_head_config(kw, match):
     with pytest.raises(ValueError, match=match):
         build(CFG, **kw)
+
+
+def test_dense_normalisation_like_host():
+    """Each sampled location counts once, in one term, and both terms are
+    divided by the host's classification normaliser (the sum of the
+    positives' quality weights, at least 1)."""
+    head = build(CFG, neg_pos_ratio=1)
+    C = head.num_classes
+    labels = torch.full((1, 8), C)
+    labels[0, :2] = torch.tensor([3, 5])
+    quality = torch.zeros(1, 8)
+    quality[0, :2] = torch.tensor([0.9, 0.6])
+    valid = torch.ones(1, 8, dtype=torch.bool)
+    hardness = torch.arange(8.).view(1, 8)
+    torch.manual_seed(0)
+    cls_feats = [torch.randn(1, CH, 2, 4)]  # 8 locations, one level
+    losses = head.loss_clipjoint(cls_feats, labels, quality, valid, hardness)
+    pos, neg, w = head._sample_locations(labels, quality, valid, hardness)
+    x = cls_feats[0].flatten(2)[0].t()  # (8, CH)
+    logits = head.text_bank(head.embed(x.t()[None, :, :, None])[0, :, :, 0]
+                            .t())
+    ce = torch.nn.functional.cross_entropy(
+        logits, torch.where(labels[0] < C, labels[0], C), reduction='none')
+    avg = max(float(w.sum()), 1.0)
+    torch.testing.assert_close(losses['loss_contrast'],
+                               (ce[pos] * w).sum() / avg)
+    torch.testing.assert_close(losses['loss_clip_ce'],
+                               (ce[neg] * w.mean()).sum() / avg)

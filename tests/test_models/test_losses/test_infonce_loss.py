@@ -23,18 +23,52 @@ def test_text_to_region_term():
     logits = torch.randn(4, 3)
     labels = torch.tensor([0, 0, 2, 3])  # class 1 absent, row 3 background
     full = infonce_loss(logits, labels, num_classes=3, symmetric=True)
-    r2t = infonce_loss(logits, labels, num_classes=3, symmetric=False)
-    # class 0: positives rows 0,1 over all 4 rows; class 2: row 2
-    l0 = torch.logsumexp(logits[:, 0], 0) - torch.logsumexp(logits[:2, 0], 0)
-    l2 = torch.logsumexp(logits[:, 2], 0) - logits[2, 2]
-    torch.testing.assert_close(full, 0.5 * (r2t + (l0 + l2) / 2))
+    # per foreground region: the mean of its two directions; t2r softmax
+    # over all 4 rows of its class' column
+    r2t = torch.logsumexp(logits, 1) - logits[torch.arange(4), labels.clamp(
+        max=2)]
+    t2r = torch.stack([
+        torch.logsumexp(logits[:, 0], 0) - logits[0, 0],
+        torch.logsumexp(logits[:, 0], 0) - logits[1, 0],
+        torch.logsumexp(logits[:, 2], 0) - logits[2, 2]])
+    ref = (0.5 * (r2t[:3] + t2r)).mean()
+    torch.testing.assert_close(full, ref)
+
+
+def test_weighted_text_to_region_is_a_non_negative_average():
+    """Weights in the numerator only (the old form) could go negative; the
+    weighted average of -log p is >= 0 whatever the weights."""
+    torch.manual_seed(0)
+    for trial in range(20):
+        logits = 5 * torch.randn(12, 5)
+        labels = torch.randint(0, 6, (12, ))  # 5 = background
+        w = torch.rand(12) * 4
+        loss = infonce_loss(logits, labels, 5, weight=w, symmetric=True)
+        per = infonce_loss(logits, labels, 5, weight=w, symmetric=True,
+                           reduction='none')
+        assert loss >= 0 and (per >= 0).all(), trial
+        fg = labels < 5
+        if fg.any():
+            torch.testing.assert_close(loss, per.sum() / w[fg].sum())
+
+
+def test_background_regions_are_not_anchors():
+    """Background rows only act as negatives (t2r denominators): their own
+    row never enters the loss, so the aux CE can own them."""
+    torch.manual_seed(0)
+    logits = torch.randn(5, 4, requires_grad=True)  # 3 classes + bg entry
+    labels = torch.tensor([0, 1, 3, 3, 2])
+    infonce_loss(logits, labels, 3, symmetric=False).backward()
+    assert logits.grad[2:4].abs().sum() == 0
+    assert logits.grad[[0, 1, 4]].abs().sum() > 0
 
 
 def test_registered_loss_weight_and_reduction():
-    loss_fn = MODELS.build(dict(type='InfoNCELoss', loss_weight=0.5))
+    loss_fn = MODELS.build(
+        dict(type='InfoNCELoss', symmetric=True, loss_weight=0.5))
     logits = torch.randn(5, 4, requires_grad=True)
     labels = torch.tensor([0, 1, 2, 3, 4])
-    base = infonce_loss(logits, labels, 4)
+    base = infonce_loss(logits, labels, 4, symmetric=True)
     torch.testing.assert_close(loss_fn(logits, labels, num_classes=4),
                                0.5 * base)
     none = loss_fn(logits, labels, num_classes=4, reduction_override='none')

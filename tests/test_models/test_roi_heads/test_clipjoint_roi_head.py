@@ -101,7 +101,9 @@ def test_frozen_bank_gets_no_gradient():
 @pytest.mark.parametrize('background', ['learned', 'zero', None])
 @pytest.mark.parametrize('score_mode', ['det', 'clip', 'fuse'])
 def test_predict_every_score_mode(score_mode, background):
-    head = build(score_mode=score_mode, text_bank=dict(background=background))
+    aux = {} if background else dict(loss_aux=None)
+    head = build(score_mode=score_mode, text_bank=dict(background=background),
+                 **aux)
     head.eval()
     samples, proposals = inputs([2])
     metas = [s.metainfo for s in samples]
@@ -128,7 +130,7 @@ def test_det_mode_equals_stock_head():
     stock_cfg.type = 'StandardRoIHead'
     bh = stock_cfg.bbox_head
     for k in ('text_bank', 'proj_hidden', 'loss_contrast', 'loss_aux',
-              'score_mode', 'fuse_alpha'):
+              'max_grad_share', 'score_mode', 'fuse_alpha'):
         bh.pop(k)
     bh.type = 'Shared2FCBBoxHead'
     stock = MODELS.build(stock_cfg)
@@ -172,7 +174,54 @@ def test_fuse_differs_from_det_and_state_dict_round_trip():
     (dict(score_mode='mean'), 'score_mode'),
     (dict(fuse_alpha=1.5), 'fuse_alpha'),
     (dict(loss_aux=dict(type='CrossEntropyLoss', loss_weight=-1.0)), '>= 0'),
+    (dict(text_bank=dict(background=None)), 'background entry'),
+    (dict(max_grad_share=-1.0), 'max_grad_share'),
 ])
 def test_bad_head_config(kw, match):
     with pytest.raises(ValueError, match=match):
         build(**kw)
+
+
+def test_each_sampled_roi_counted_once():
+    """InfoNCE (foreground RoIs) + aux CE (background RoIs) with equal
+    weights is exactly one (C + 1)-way CE per sampled RoI, averaged over
+    the sampled RoIs like the stock loss_cls -- no RoI counted twice."""
+    head = build()
+    bh = head.bbox_head
+    torch.manual_seed(3)
+    emb = torch.nn.functional.normalize(torch.randn(40, 512), dim=-1)
+    labels = torch.randint(0, NUM_CLASSES + 1, (40, ))
+    labels[:10] = NUM_CLASSES  # plenty of background
+    weights = torch.ones(40)
+    losses = bh.loss_contrastive(emb, labels, weights)
+    logits = bh.text_bank(emb)
+    ref = torch.nn.functional.cross_entropy(logits, labels)
+    torch.testing.assert_close(
+        losses['loss_contrast'] + losses['loss_clip_ce'], ref)
+    fg = labels < NUM_CLASSES
+    ce = torch.nn.functional.cross_entropy(logits, labels, reduction='none')
+    torch.testing.assert_close(losses['loss_contrast'], ce[fg].sum() / 40)
+
+
+def test_branch_gradient_share_bounded_at_fork():
+    """At the shared-FC output, where the branch forks off, the branch's
+    gradient is at most max_grad_share x the detector's."""
+    grads = {}
+    for share in (None, 0.3):
+        head = build(max_grad_share=share)
+        head.train()
+        samples, proposals = inputs([3])
+        out = {}  # the last ReLU output: the second shared FC's
+        handle = head.bbox_head.relu.register_forward_hook(
+            lambda m, i, o: out.__setitem__('z', o))
+        losses = head.loss(feats(), proposals, samples)
+        handle.remove()
+        z = out['z']
+        det = losses['loss_cls'] + losses['loss_bbox']
+        branch = losses['loss_contrast'] + losses['loss_clip_ce']
+        g_det, = torch.autograd.grad(det, z, retain_graph=True)
+        g_all, = torch.autograd.grad(det + branch, z)
+        grads[share] = float((g_all - g_det).norm() / g_det.norm())
+    # unbounded the branch dominates at init; bounded it stays at 0.3
+    assert grads[None] > 0.3
+    assert grads[0.3] <= 0.3 + 1e-4

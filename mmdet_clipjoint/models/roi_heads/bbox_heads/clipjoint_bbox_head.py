@@ -11,7 +11,9 @@ from mmdet.models.losses import accuracy
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType
+from ...layers.grad_share import fork_with_grad_share
 from ...layers.score_fusion import check_score_mode, fuse_probs
+from ...utils.dist import reduce_mean_factor
 
 __all__ = ['ClipJointBBoxHead']
 
@@ -24,14 +26,25 @@ class ClipJointBBoxHead(Shared2FCBBoxHead):
     also projected by a 2-layer MLP (Linear-ReLU-Linear) into the text bank's
     space, L2-normalised, and compared with the class text embeddings
     (cosine / class temperature). Training adds, next to the unchanged
-    Faster R-CNN losses:
+    Faster R-CNN losses, one cross-entropy per sampled RoI on the
+    contrastive logits, split in two terms so that no RoI counts twice:
 
-    * ``loss_contrast``: InfoNCE on the foreground RoIs (positive: the
-      RoI's class; negatives: the other classes, and for the text -> region
-      direction the other RoIs of the batch);
-    * ``loss_clip_ce``: an auxiliary cross-entropy on the contrastive logits
-      of all sampled RoIs (background RoIs target the background entry when
-      the bank has one, otherwise only foreground RoIs count).
+    * ``loss_contrast``: InfoNCE on the **foreground** RoIs (positive: the
+      RoI's class; negatives: the other classes and the background entry;
+      with ``symmetric=True`` also text -> region over the batch's RoIs);
+    * ``loss_clip_ce``: the auxiliary cross-entropy on the **background**
+      RoIs, towards the bank's background entry (needs one).
+
+    Both are normalised like the stock ``loss_cls``: summed over RoIs and
+    divided by the number of sampled RoIs (averaged over ranks). With equal
+    weights their sum is the (C + 1)-way softmax CE of the contrastive
+    logits over all sampled RoIs, on the same scale as ``loss_cls``.
+
+    ``max_grad_share`` bounds what the branch sends back into the shared
+    trunk: at the feature where the branch forks off, its gradient norm is
+    at most ``max_grad_share`` times the detector's own
+    (:func:`fork_with_grad_share`); the branch's own parameters learn at
+    full rate.
 
     At inference ``score_mode`` decides the scores: ``det`` (branch skipped,
     zero overhead), ``clip`` or ``fuse`` (see :mod:`..layers.score_fusion`).
@@ -41,7 +54,11 @@ class ClipJointBBoxHead(Shared2FCBBoxHead):
             count must equal ``num_classes``.
         proj_hidden (int): Hidden width of the projection MLP.
         loss_contrast (dict): Config of the contrastive loss.
-        loss_aux (dict, optional): Config of the auxiliary CE (None: off).
+        loss_aux (dict, optional): Config of the auxiliary CE on the
+            background RoIs (None: off; needs a bank with a background
+            entry).
+        max_grad_share (float, optional): Bound of the branch's gradient
+            relative to the detector's at the fork (None: unbounded).
         score_mode (str): ``det``, ``clip`` or ``fuse``.
         fuse_alpha (float): Weight of the contrastive probabilities in
             ``fuse`` mode.
@@ -55,7 +72,8 @@ class ClipJointBBoxHead(Shared2FCBBoxHead):
                      type='InfoNCELoss', loss_weight=1.0),
                  loss_aux: Optional[ConfigType] = dict(
                      type='CrossEntropyLoss', use_sigmoid=False,
-                     loss_weight=0.5),
+                     loss_weight=1.0),
+                 max_grad_share: Optional[float] = 1.0,
                  score_mode: str = 'det',
                  fuse_alpha: float = 0.5,
                  **kwargs) -> None:
@@ -78,10 +96,20 @@ class ClipJointBBoxHead(Shared2FCBBoxHead):
                            ('loss_aux', self.loss_aux)):
             if loss is not None and getattr(loss, 'loss_weight', 0) < 0:
                 raise ValueError(f'{name}.loss_weight must be >= 0.')
+        if self.loss_aux is not None and not self.text_bank.with_background:
+            raise ValueError(
+                'loss_aux trains the background RoIs towards the text '
+                "bank's background entry, but the bank has background=None."
+                " Set the bank's background to 'learned' or 'zero', or "
+                'loss_aux=None.')
+        if max_grad_share is not None and max_grad_share < 0:
+            raise ValueError(f'max_grad_share={max_grad_share} must be >= 0 '
+                             '(or None for no bound).')
+        self.max_grad_share = max_grad_share
         self.score_mode = score_mode
         self.fuse_alpha = fuse_alpha
 
-    def _branch_features(self, x: Tensor) -> Tuple[Tensor, Tensor]:
+    def _branch_features(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """The shared/convfc trunk of :class:`ConvFCBBoxHead.forward`.
 
         Args:
@@ -89,7 +117,9 @@ class ClipJointBBoxHead(Shared2FCBBoxHead):
 
         Returns:
             tuple[Tensor]: the features feeding ``fc_cls`` and ``fc_reg``,
-            shapes (N, cls_last_dim) and (N, reg_last_dim).
+            shapes (N, cls_last_dim) and (N, reg_last_dim), and the
+            branch's input (the ``fc_cls`` input, forked with the gradient
+            bound), shape (N, cls_last_dim).
         """
         for conv in self.shared_convs:
             x = conv(x)
@@ -99,6 +129,10 @@ class ClipJointBBoxHead(Shared2FCBBoxHead):
             x = x.flatten(1)
             for fc in self.shared_fcs:
                 x = self.relu(fc(x))
+        share = self.max_grad_share if self.training else None
+        cls_identity = not (self.num_cls_convs or self.num_cls_fcs)
+        if cls_identity:  # Shared2FC: fork where cls and reg part
+            x, x_branch = fork_with_grad_share(x, share)
         x_cls, x_reg = x, x
         for conv in self.cls_convs:
             x_cls = conv(x_cls)
@@ -116,7 +150,9 @@ class ClipJointBBoxHead(Shared2FCBBoxHead):
             x_reg = x_reg.flatten(1)
         for fc in self.reg_fcs:
             x_reg = self.relu(fc(x_reg))
-        return x_cls, x_reg
+        if not cls_identity:
+            x_cls, x_branch = fork_with_grad_share(x_cls, share)
+        return x_cls, x_reg, x_branch
 
     @property
     def needs_embed(self) -> bool:
@@ -145,15 +181,15 @@ class ClipJointBBoxHead(Shared2FCBBoxHead):
             and the region embeddings (N, D), or None in ``det`` mode at
             inference.
         """
-        x_cls, x_reg = self._branch_features(x)
+        x_cls, x_reg, x_branch = self._branch_features(x)
         cls_score = self.fc_cls(x_cls) if self.with_cls else None
         bbox_pred = self.fc_reg(x_reg) if self.with_reg else None
-        region_embed = self.embed(x_cls) if self.needs_embed else None
+        region_embed = self.embed(x_branch) if self.needs_embed else None
         return cls_score, bbox_pred, region_embed
 
     def loss_contrastive(self, region_embed: Tensor, labels: Tensor,
                          label_weights: Tensor) -> Dict[str, Tensor]:
-        """Contrastive + auxiliary CE losses of the sampled RoIs.
+        """Contrastive (foreground) + auxiliary CE (background) losses.
 
         Args:
             region_embed (Tensor): shape (N, D).
@@ -167,20 +203,19 @@ class ClipJointBBoxHead(Shared2FCBBoxHead):
         """
         logits = self.text_bank(region_embed)
         C = self.num_classes
+        # the stock loss_cls' normaliser (sampled RoIs), averaged over ranks
+        avg = reduce_mean_factor((label_weights > 0).sum())
         losses = dict(
             loss_contrast=self.loss_contrast(
-                logits, labels, weight=label_weights, num_classes=C))
-        fg = labels < C
+                logits, labels, weight=label_weights, avg_factor=avg,
+                num_classes=C))
+        fg = (labels >= 0) & (labels < C)
         if self.loss_aux is not None:
-            if self.text_bank.with_background:
-                avg = max(float((label_weights > 0).sum()), 1.0)
-                losses['loss_clip_ce'] = self.loss_aux(
-                    logits, labels, label_weights, avg_factor=avg)
-            else:
-                avg = max(float(fg.sum()), 1.0)
-                losses['loss_clip_ce'] = self.loss_aux(
-                    logits[fg], labels[fg], label_weights[fg],
-                    avg_factor=avg) if fg.any() else logits.sum() * 0
+            bg = ~fg & (label_weights > 0)
+            losses['loss_clip_ce'] = self.loss_aux(
+                logits[bg], torch.full_like(labels[bg], C),
+                label_weights[bg], avg_factor=avg) if bg.any() else \
+                logits.sum() * 0
         if fg.any():
             losses['acc_clip'] = accuracy(logits[fg, :C], labels[fg])
         return losses

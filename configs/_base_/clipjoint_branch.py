@@ -1,0 +1,47 @@
+# What every ClipJoint config shares: the text bank, the branch's losses and
+# gradient bound, the bank's optimizer settings and the hooks. A main config
+# inherits a stock mmdet config *and* this file, and plugs the pieces in:
+#   text_bank=dict(_base_.clipjoint_text_bank, class_names='CocoDataset'),
+#   **_base_.clipjoint_branch,
+#   optim_wrapper = dict(paramwise_cfg=dict(
+#       custom_keys=_base_.clipjoint_paramwise_keys))
+# Defaults chosen on the synthetic benchmark: docs/benchmark_accuracy.md.
+custom_imports = dict(imports=['mmdet_clipjoint'], allow_failed_imports=False)
+
+# class_names is set by each config (a list, or 'CocoDataset' / 'VOCDataset')
+clipjoint_text_bank = dict(
+    type='ContrastiveTextBank',
+    embed_dim=512,
+    init_source='clip',  # OpenAI ViT-B/32, as in the paper
+    clip_model='ViT-B-32',
+    clip_pretrained='openai',  # or a local checkpoint path
+    templates=['a photo of a {}.'],
+    background='learned',  # target of the background samples' aux CE
+    learnable=True,
+    temperature=0.07,
+    learn_temperature=True,
+    shared_temperature=False)  # the paper's class-specific temperatures
+
+# One CE per sampled region on the contrastive logits, normalised like the
+# host's loss_cls: InfoNCE for the foreground, the aux CE for the background
+# (towards the bank's background entry). The branch's gradient into the
+# shared trunk is at most max_grad_share x the detector's own at the fork.
+clipjoint_branch = dict(
+    loss_contrast=dict(type='InfoNCELoss', symmetric=False, loss_weight=1.0),
+    loss_aux=dict(
+        type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+    max_grad_share=1.0,
+    score_mode='det',  # zero inference cost
+    fuse_alpha=0.5)
+
+# Text embeddings and temperatures are not ordinary weights: no weight decay
+# (AdamW's decoupled decay would pull tau towards 1 and the embeddings to 0),
+# and the embeddings learn 100x slower so that a CLIP initialisation is kept
+# (YOLO-World: text lr x 0.01, no decay on embeddings and logit scale).
+clipjoint_paramwise_keys = {
+    'text_bank.embeddings': dict(lr_mult=0.01, decay_mult=0.0),
+    'text_bank.bg_embedding': dict(lr_mult=0.01, decay_mult=0.0),
+    'text_bank.log_scale': dict(lr_mult=1.0, decay_mult=0.0),
+}
+
+clipjoint_hooks = [dict(type='ClipJointHook'), dict(type='RNGStateHook')]

@@ -1,0 +1,5 @@
+# Ablation: symmetric InfoNCE (adds text -> region over the sampled
+# locations, gathered across ranks).
+_base_ = './clipjoint-rtmdet_tiny_8xb32-300e_coco.py'
+
+model = dict(bbox_head=dict(loss_contrast=dict(symmetric=True)))
