@@ -2,23 +2,37 @@
 """Accuracy of stock detectors, their long-tail peers and ClipJoint, side by
 side, on the synthetic benchmark under label stress.
 
-With identical data, schedule and seeds it trains and evaluates, for
-Faster R-CNN: stock, NormedLinear (cosine classifier), Seesaw loss and
-ClipJoint; for RTMDet-tiny: stock and ClipJoint -- under the settings clean,
-imbalanced (long tail, ratio 50), noisy (30 % symmetric label noise) and
-both. It writes a markdown table (mAP, mAP50 and the AP of the rarest third
-of the classes; mean +- std over seeds), a PNG plot and per-run JSON files
-(a re-run skips finished runs), and prints the table. ClipJoint runs are
-also evaluated with the ``fuse`` and ``clip`` score modes (same checkpoint).
-``--methods`` also takes ClipJoint ablation variants (loss weights,
-temperature, background entry, projection width; see
+With identical data, schedule, initialisation and seeds it trains and
+evaluates, for Faster R-CNN: stock, NormedLinear (cosine classifier), Seesaw
+loss and ClipJoint; for RTMDet-tiny: stock and ClipJoint -- under the
+settings clean, imbalanced (long tail, ratio 50), noisy (30 % label noise)
+and both. It writes a markdown table (mAP, mAP50 and the AP of the rarest
+third of the classes; mean +- std over seeds), each method minus stock
+paired by seed with a 95 % t-interval and a verdict (win / loss only when
+the interval excludes 0), a PNG plot and per-run JSON files (a re-run skips
+finished runs), and prints the table. ClipJoint runs are also evaluated
+with the ``fuse`` and ``clip`` score modes (same checkpoint). ``--methods``
+also takes ClipJoint ablation variants (see
 ``mmdet_clipjoint.utils.experiments.CLIPJOINT_VARIANTS``).
+
+Presets (``mmdet_clipjoint.utils.benchmark_presets.PRESETS``): ``smoke``
+(CI), ``cpu`` (from scratch), ``cpu-pt`` (backbone + neck from a cached
+synthetic pre-training on a disjoint source vocabulary, 5 seeds),
+``cpu-pt-b`` (the same on benchmark B: other vocabulary and generator seed,
+class-dependent noise, random rare classes) and ``gpu``. ``--no-pretrained``
+runs a pre-trained preset from scratch.
 
 Examples:
     python tools/benchmark_accuracy.py --preset smoke
     python tools/benchmark_accuracy.py --preset cpu --out docs/results/accuracy_cpu
-    python tools/benchmark_accuracy.py --preset cpu --detectors rtmdet \
-        --settings clean --methods clipjoint-w0.25 clipjoint-tau0.2 \
+    # pre-train once per detector (cached), one shell each ...
+    python tools/benchmark_accuracy.py --preset cpu-pt --pretrain-only \\
+        --threads 1 --detectors frcnn
+    # ... then two workers (two shells) share the runs of one --out
+    python tools/benchmark_accuracy.py --preset cpu-pt --threads 1 \\
+        --out outputs/benchmark_cpu-pt
+    python tools/benchmark_accuracy.py --preset cpu --detectors rtmdet \\
+        --settings clean --methods clipjoint-no-aux clipjoint-tau0.2 \\
         --out docs/results/accuracy_cpu_ablation
 """
 import argparse
@@ -33,38 +47,16 @@ from collections import defaultdict
 import numpy as np
 
 import mmdet_clipjoint  # noqa: F401
-from mmdet_clipjoint.datasets import SYNTHETIC_CLASSES, make_synthetic_dataset
+from mmdet_clipjoint.utils.benchmark_presets import (
+    LR, PRESETS, count_instances, get_preset, prepare_benchmark_data,
+    preset_class_order, preset_pretrained, preset_run_data, preset_run_kwargs,
+    rare_classes)
 from mmdet_clipjoint.utils.experiments import (CLIPJOINT_VARIANTS, DETECTORS,
                                                SETTINGS, build_experiment_cfg,
                                                run_experiment)
+from mmdet_clipjoint.utils.pretrain import load_pretrain_stamp
+from mmdet_clipjoint.utils.stats import format_paired, paired_diff
 
-#: data size, image size, schedule, seeds and settings of each preset.
-PRESETS = dict(
-    smoke=dict(num_train=64, num_val=16, img_size=128, seeds=[0],
-               settings=['clean', 'both'],
-               iters=dict(frcnn=10, rtmdet=20),
-               batch=dict(frcnn=4, rtmdet=8)),
-    # sized for 2 CPU cores (72 runs, two workers of one thread each).
-    # Measured with 2 threads at 128 px: ~0.5 s per Faster R-CNN and ~0.3 s
-    # per RTMDet-tiny iteration. The schedules sit where the stock
-    # detectors have left the flat start of their learning curves (clean
-    # mAP 10.4 after 160 Faster R-CNN iterations; RTMDet-tiny 0.8 / 9.7 /
-    # 17.9 after 150 / 300 / 600): the first version of this preset
-    # (40 / 150 iterations) left every method below 5 mAP, where no
-    # comparison means anything (docs/benchmark_accuracy.md).
-    cpu=dict(num_train=400, num_val=60, img_size=128, seeds=[0, 1, 2],
-             settings=list(SETTINGS),
-             iters=dict(frcnn=160, rtmdet=480),
-             batch=dict(frcnn=4, rtmdet=8)),
-    gpu=dict(num_train=3000, num_val=500, img_size=320, seeds=[0, 1, 2],
-             settings=list(SETTINGS),
-             iters=dict(frcnn=3000, rtmdet=6000),
-             batch=dict(frcnn=8, rtmdet=32)),
-)
-# Faster R-CNN: mmdet's linear scaling rule (0.02 at batch 16 -> 0.005 at
-# batch 4); at 0.02 with batch 4 the ClipJoint run diverged (NaN by iter
-# 28) while stock survived. RTMDet (AdamW) keeps its stock 0.004.
-LR = dict(frcnn=0.005, rtmdet=0.004)
 METHOD_NAMES = dict(stock='stock (CE)', normed='NormedLinear',
                     seesaw='Seesaw', clipjoint='ClipJoint')
 
@@ -75,7 +67,8 @@ def parse_args(argv=None):
         formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument('--preset', choices=list(PRESETS), default='smoke')
     p.add_argument('--out', default=None,
-                   help='output dir (default outputs/benchmark_<preset>)')
+                   help='output dir (default outputs/benchmark_<preset>, '
+                   'with a _scratch suffix under --no-pretrained)')
     p.add_argument('--detectors', nargs='+', default=list(DETECTORS),
                    choices=list(DETECTORS))
     p.add_argument('--methods', nargs='+', default=None,
@@ -87,6 +80,20 @@ def parse_args(argv=None):
     p.add_argument('--seeds', nargs='+', type=int, default=None)
     p.add_argument('--iters', type=int, default=None,
                    help='override the iterations of every run')
+    p.add_argument('--pretrained', action=argparse.BooleanOptionalAction,
+                   default=None,
+                   help='initialise backbone + neck from the synthetic '
+                   'pre-training (default: as the preset says; smoke, '
+                   'cpu-pt and cpu-pt-b do)')
+    p.add_argument('--pretrain-cache', default=None,
+                   help='cache of the pre-trained weights (default: '
+                   '$MMDET_CLIPJOINT_PRETRAIN_CACHE or '
+                   '~/.cache/mmdet_clipjoint/pretrain); trained there once '
+                   'per detector when missing')
+    p.add_argument('--pretrain-only', action='store_true',
+                   help='only make sure the pre-trained start of each '
+                   '--detectors exists (e.g. one shell per detector), then '
+                   'exit')
     p.add_argument('--clip-pretrained', default=None,
                    help='open_clip ViT-B-32 checkpoint to initialise the '
                    'text bank (default: random init; no weights offline)')
@@ -102,18 +109,14 @@ def parse_args(argv=None):
     return p.parse_args(argv)
 
 
-def rare_classes(classes):
-    """The rarest third under the long-tail profile (the last classes)."""
-    n = max(1, len(classes) // 3)
-    return list(classes)[-n:]
-
-
-def summarise(metrics, classes):
+def summarise(metrics, classes, rare=None):
+    """mAP, mAP50 and the mean AP of the ``rare`` classes (default: the last
+    third of ``classes``)."""
     if 'coco/bbox_mAP' not in metrics:
         # CocoMetric returns nothing when no box passed the score threshold
         return dict(mAP=0.0, mAP50=0.0, AP_rare=0.0, empty=True)
     rare = [metrics.get(f'coco/{c}_precision', float('nan'))
-            for c in rare_classes(classes)]
+            for c in (rare if rare is not None else rare_classes(classes))]
     rare = [0.0 if np.isnan(v) else v for v in rare]
     return dict(mAP=metrics['coco/bbox_mAP'],
                 mAP50=metrics['coco/bbox_mAP_50'],
@@ -129,9 +132,21 @@ def fmt(vals):
     return f'{100 * np.mean(vals):.1f} ± {100 * np.std(vals):.1f}'
 
 
-def write_report(out, runs, preset, args, elapsed, classes):
-    """Markdown table + PNG plot from the per-run records."""
+def write_report(out, runs, name, preset, elapsed, data, pretrain=None):
+    """Markdown table + PNG plot from the per-run records.
+
+    Args:
+        out: Output directory.
+        runs: Per-run records.
+        name: Preset name.
+        preset: The preset (:func:`get_preset`).
+        elapsed: Seconds of this invocation.
+        data: The benchmark data (``make_synthetic_dataset`` output).
+        pretrain: ``{detector: stamp}`` of the pre-trained start, or None
+            for runs from random weights.
+    """
     import torch
+    classes = data['classes']
     settings = [s for s in SETTINGS if any(r['setting'] == s for r in runs)]
     table = defaultdict(lambda: defaultdict(list))
     modes = defaultdict(lambda: defaultdict(list))
@@ -160,18 +175,29 @@ def write_report(out, runs, preset, args, elapsed, classes):
                          ' | '.join(cells) +
                          ' |')
     seeds = sorted({r['seed'] for r in runs})
+    rare = rare_classes(classes, preset_class_order(preset))
+    noise = ('symmetric' if preset['noise_type'] == 'symmetric' else
+             'pairwise (class-dependent, to each class\'s confusable '
+             'partner)')
+    tail = ('subsampled from the clean images by LongTailDataset'
+            if preset['long_tail'] == 'subsample' else
+            'a generated long-tailed training set of as many images')
     header = [
-        f'Preset `{preset}`, seeds {seeds}, {len(runs)} runs; '
+        f'Preset `{name}`, seeds {seeds}, {len(runs)} runs; '
         f'{sum(r["seconds"] for r in runs) / 60:.0f} min of training + '
         'evaluation summed over the runs (this invocation: '
         f'{elapsed / 60:.1f} min wall) on '
         f'{platform.processor() or platform.machine()} '
         f'({os.cpu_count()} cores), torch threads per worker = '
         f'{torch.get_num_threads()}.',
-        f'Schedule: {_schedule(runs, args)}.',
-        f'Data: synthetic, {args["num_train"]} train / {args["num_val"]} val '
-        f'images of {args["img_size"]} px, {len(classes)} classes; rare '
-        f'third = {rare_classes(classes)}.',
+        f'Schedule: {_schedule(runs, preset)}.',
+        f'Initialisation: {_init_line(pretrain)}.',
+        f'Data: synthetic benchmark {preset["dataset"]} (generator seed '
+        f'{preset["data_seed"]}), {preset["num_train"]} train / '
+        f'{preset["num_val"]} val images of {preset["img_size"]} px, '
+        f'{len(classes)} classes; label noise {noise}; long tail: {tail}; '
+        f'rare third = {rare}.',
+        f'Training instances per setting: {_instances_line(runs, data)}.',
         'Values: COCO bbox AP x 100, mean ± std over seeds.', ''
     ]
     mode_lines = ['', '### ClipJoint score modes (mAP x 100, same checkpoints)',
@@ -192,11 +218,46 @@ def write_report(out, runs, preset, args, elapsed, classes):
     return md
 
 
+def _init_line(pretrain):
+    if not pretrain:
+        return 'random weights (from scratch)'
+    parts = []
+    for det, st in pretrain.items():
+        p = st['params']
+        parts.append(
+            f'{DETECTORS[det]["name"]} backbone + neck from `{st["file"]}` '
+            f'(stock, {p["max_iters"]} iterations at batch '
+            f'{p["batch_size"]} on {p["num_train"]} synthetic source images '
+            f'of {len(p["classes"])} classes disjoint from the benchmark\'s; '
+            f'source val mAP {100 * st["val_mAP"]:.1f})')
+    return '; '.join(parts)
+
+
+def _instances_line(runs, data):
+    """Realised training instances of each setting (range over the runs
+    and share of clean; clean: the generated set)."""
+    clean = sum(count_instances(data))
+    totals = defaultdict(list)
+    for r in runs:
+        counts = (r.get('train_stats') or {}).get('class_counts')
+        if counts:
+            totals[r['setting']].append(sum(counts))
+    parts = [f'clean {clean}']
+    for s in SETTINGS:
+        if s != 'clean' and totals.get(s):
+            lo, hi = min(totals[s]), max(totals[s])
+            n = f'{lo}' if lo == hi else f'{lo}-{hi}'
+            parts.append(f'{s} {n} ({100 * np.mean(totals[s]) / clean:.0f} '
+                         '%)')
+    return ', '.join(parts)
+
+
 def _paired_lines(runs, settings):
     """Each method minus the stock detector, paired by seed.
 
     The seeds share data, stress and initialisation, so the per-seed
-    difference is a sharper comparison than two overlapping mean +- std.
+    difference is a sharper comparison than two overlapping mean +- std
+    (:func:`mmdet_clipjoint.utils.stats.paired_diff`).
     """
     by_key = {(r['detector'], r['method'], r['setting'], r['seed']):
               r['summary'] for r in runs}
@@ -207,20 +268,14 @@ def _paired_lines(runs, settings):
                 continue
             cells, seen = [], False
             for s in settings:
-                diffs = {k: [] for k in ('mAP', 'AP_rare')}
-                for (d, m, st, seed), summ in by_key.items():
-                    base = by_key.get((det, 'stock', s, seed))
-                    if (d, m, st) == (det, method, s) and base:
-                        for k in diffs:
-                            diffs[k].append(summ[k] - base[k])
-                seen |= bool(diffs['mAP'])
-                wins = sum(x > 0 for x in diffs['mAP'])
-                cells += [
-                    _signed(diffs['mAP']) + (
-                        f' ({wins}/{len(diffs["mAP"])})'
-                        if diffs['mAP'] else ''),
-                    _signed(diffs['AP_rare'])
-                ]
+                for k in ('mAP', 'AP_rare'):
+                    a = {seed: v[k] for (d, m, st, seed), v in by_key.items()
+                         if (d, m, st) == (det, method, s)}
+                    b = {seed: v[k] for (d, m, st, seed), v in by_key.items()
+                         if (d, m, st) == (det, 'stock', s)}
+                    diff = paired_diff(a, b)
+                    seen |= diff['n'] > 0
+                    cells.append(format_paired(diff))
             if seen:
                 lines.append(f'| {DETECTORS[det]["name"]} | '
                              f'{METHOD_NAMES.get(method, method)} | ' +
@@ -229,20 +284,14 @@ def _paired_lines(runs, settings):
         return []
     return [
         '', '### Minus the stock detector, paired by seed (x 100)', '',
-        'Mean (± std) over seeds of method − stock with the same seed; '
-        '(w/n): seeds where the method has the higher mAP.', '',
+        'Per cell: mean over seeds of method − stock with the same seed, '
+        '[95 % t-interval], seeds where the method is ahead / paired seeds, '
+        'verdict: win (loss) only when the interval lies above (below) 0, '
+        'otherwise tie.', '',
         '| detector | method | ' + ' | '.join(
             f'{s} Δ mAP | {s} Δ AP rare' for s in settings) + ' |',
         '|---|---|' + '---|' * (2 * len(settings))
     ] + lines
-
-
-def _signed(vals):
-    if not vals:
-        return 'n/a'
-    if len(vals) == 1:
-        return f'{100 * vals[0]:+.1f}'
-    return f'{100 * np.mean(vals):+.1f} ± {100 * np.std(vals):.1f}'
 
 
 def _schedule(runs, preset):
@@ -351,51 +400,34 @@ def _claim(lock):
     return False
 
 
-def _dataset(data_dir, preset):
-    """Generate the benchmark data once; later calls (and other workers)
-    reuse it, so no image is rewritten while a run reads it."""
-    params = dict(num_train=preset['num_train'], num_val=preset['num_val'],
-                  img_size=preset['img_size'], objects_per_image=[1, 3],
-                  seed=1234)
-    stamp = osp.join(data_dir, 'dataset.json')
-    if osp.isfile(stamp):
-        with open(stamp) as f:
-            saved = json.load(f)
-        if saved['params'] == params:
-            print(f'[data] reusing the synthetic dataset in {data_dir}')
-            return saved['data']
-    print(f'[data] synthetic dataset in {data_dir}', flush=True)
-    data = make_synthetic_dataset(
-        data_dir, params['num_train'], params['num_val'],
-        (params['img_size'], params['img_size']),
-        objects_per_image=tuple(params['objects_per_image']),
-        seed=params['seed'])
-    data = json.loads(json.dumps(data))  # as a later call reads it back
-    with open(stamp + '.tmp', 'w') as f:
-        json.dump(dict(params=params, data=data), f, indent=1)
-    os.replace(stamp + '.tmp', stamp)
-    return data
-
-
-def _run_one(args, preset, data, out, det, method, setting, seed, path):
+def _run_one(args, preset, data, out, det, method, setting, seed, path,
+             init, pretrained):
     """Train + evaluate one run; its record is written to ``path``."""
     name = osp.basename(path)[:-len('.json')]
+    rare = rare_classes(data['classes'], preset_class_order(preset))
+    run_data = preset_run_data(preset, data, setting)
     cfg = build_experiment_cfg(
-        det, method, data, osp.join(out, 'work_dirs', name), setting,
+        det, method, run_data, osp.join(out, 'work_dirs', name), setting,
         seed, clip_pretrained=args.clip_pretrained,
-        img_size=preset['img_size'],
-        max_iters=args.iters or preset['iters'][det],
-        batch_size=preset['batch'][det], lr=LR[det])
+        **preset_run_kwargs(preset, det, args.iters, pretrained))
     t = time.time()
     is_cj = method in CLIPJOINT_VARIANTS
-    res = run_experiment(cfg, score_modes=('fuse', 'clip') if is_cj else ())
+    # stock runs also validate half way: is the schedule at stock's plateau?
+    res = run_experiment(
+        cfg, score_modes=('fuse', 'clip') if is_cj else (),
+        curve_every=None if is_cj else cfg.train_cfg.max_iters // 2)
+    if not res['train_stats'].get('class_counts'):
+        # no subsampling wrapper: the counts of the training split itself
+        res['train_stats']['class_counts'] = count_instances(run_data)
     rec = dict(detector=det, method=method, setting=setting, seed=seed,
-               iters=cfg.train_cfg.max_iters, seconds=time.time() - t,
-               summary=summarise(res['default'], data['classes']),
+               iters=cfg.train_cfg.max_iters, init=init,
+               seconds=time.time() - t,
+               summary=summarise(res['default'], data['classes'], rare),
                score_modes={
-                   k: summarise(v, data['classes'])
-                   for k, v in res.items() if k != 'train_stats'
+                   k: summarise(v, data['classes'], rare)
+                   for k, v in res.items() if k not in ('train_stats', 'curve')
                } if is_cj else {},
+               curve=res['curve'],
                metrics=res['default'], train_stats=res['train_stats'])
     with open(path + '.tmp', 'w') as f:
         json.dump(rec, f, indent=1)
@@ -409,22 +441,44 @@ def main(argv=None):
     args = parse_args(argv)
     import torch
     torch.set_num_threads(args.threads or min(2, os.cpu_count() or 1))
-    preset = dict(PRESETS[args.preset])
-    out = args.out or f'outputs/benchmark_{args.preset}'
+    preset = get_preset(args.preset)
+    use_pt = preset['pretrained'] if args.pretrained is None \
+        else args.pretrained
+    out = args.out or (f'outputs/benchmark_{args.preset}' +
+                       ('_scratch' if preset['pretrained'] and not use_pt
+                        else ''))
     os.makedirs(osp.join(out, 'runs'), exist_ok=True)
     seeds = args.seeds or preset['seeds']
     settings = args.settings or preset['settings']
     t0 = time.time()
-    data_dir = osp.join(out, 'data')
-    data = _dataset(data_dir, preset)
-    # seed-major order: an interrupted benchmark (re-runs skip finished
-    # runs) still holds complete method comparisons for the first seeds
     for m in args.methods or ():
         if m not in CLIPJOINT_VARIANTS and not any(
                 m in DETECTORS[d]['methods'] for d in args.detectors):
             sys.exit(f'unknown method {m!r}; choose from '
                      f'{sorted({x for d in DETECTORS for x in DETECTORS[d]["methods"]})}'
                      f' or {list(CLIPJOINT_VARIANTS)}')
+    data = prepare_benchmark_data(osp.join(out, 'data'), preset)
+    # the pre-trained start of each detector: trained once, then cached; a
+    # detector that another worker is pre-training is left for last
+    weights, stamps = {}, {}
+    pending, deferred = list(args.detectors) if use_pt else [], set()
+    while pending:
+        det = pending.pop(0)
+        path = preset_pretrained(preset, det, args.pretrain_cache,
+                                 wait=det in deferred or not pending)
+        if path is None:
+            deferred.add(det)
+            pending.append(det)
+            continue
+        weights[det], stamps[det] = path, load_pretrain_stamp(path)
+    if args.pretrain_only:
+        for det, st in stamps.items():
+            print(f'{det}: {weights[det]} (source val mAP '
+                  f'{100 * st["val_mAP"]:.1f}, {st["seconds"]:.0f} s, loss '
+                  f'by tenths {st.get("loss_curve")})')
+        return []
+    # seed-major order: an interrupted benchmark (re-runs skip finished
+    # runs) still holds complete method comparisons for the first seeds
     plan = [(det, m, s, seed) for seed in seeds for s in settings
             for det in args.detectors
             for m in (args.methods or DETECTORS[det]['methods'])
@@ -437,12 +491,14 @@ def main(argv=None):
         name = f'{det}_{method}_{setting}_s{seed}'
         bar.set_postfix_str(name)
         path = osp.join(out, 'runs', name + '.json')
+        init = osp.basename(weights[det]) if use_pt else 'scratch'
         if osp.isfile(path):
             with open(path) as f:
                 rec = json.load(f)
-            # a record of another schedule (an older preset, --iters) is
-            # run again rather than mixed into this table
-            if rec.get('iters') == (args.iters or preset['iters'][det]):
+            # a record of another schedule (an older preset, --iters) or
+            # another initialisation is run again rather than mixed in
+            if rec.get('iters') == (args.iters or preset['iters'][det]) \
+                    and rec.get('init', 'scratch') == init:
                 runs.append(rec)
                 continue
         if not _claim(path + '.lock'):
@@ -450,7 +506,7 @@ def main(argv=None):
             continue
         try:
             rec = _run_one(args, preset, data, out, det, method, setting,
-                           seed, path)
+                           seed, path, init, weights.get(det))
         finally:
             os.remove(path + '.lock')
         runs.append(rec)
@@ -459,7 +515,7 @@ def main(argv=None):
               f'({busy[0]}, ...); the table below lacks them. Re-run the same '
               'command once they have finished for the full table.')
     md = write_report(out, runs, args.preset, preset, time.time() - t0,
-                      data['classes'])
+                      data, stamps or None)
     print('\n' + md)
     print(f'results: {osp.join(out, "results.md")}, '
           f'{osp.join(out, "results.png")}; per-run JSON in '

@@ -1,12 +1,16 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
-from .synthetic import (SYNTHETIC_CLASSES, SYNTHETIC_COLORS,
-                        SYNTHETIC_CONFUSABLE, SYNTHETIC_SHAPES,
+from .synthetic import (SYNTHETIC_CLASSES, SYNTHETIC_CLASSES_B,
+                        SYNTHETIC_COLORS, SYNTHETIC_CONFUSABLE,
+                        SYNTHETIC_CONFUSABLE_B, SYNTHETIC_SHAPES,
+                        SYNTHETIC_SOURCE_CLASSES, SYNTHETIC_VOCABULARIES,
                         make_synthetic_dataset)
 from .wrappers import (AnnotationStressWrapper, LongTailDataset,
                        NoisyLabelDataset)
 
 __all__ = [
-    'SYNTHETIC_CLASSES', 'SYNTHETIC_COLORS', 'SYNTHETIC_CONFUSABLE',
-    'SYNTHETIC_SHAPES', 'make_synthetic_dataset', 'AnnotationStressWrapper',
+    'SYNTHETIC_CLASSES', 'SYNTHETIC_CLASSES_B', 'SYNTHETIC_COLORS',
+    'SYNTHETIC_CONFUSABLE', 'SYNTHETIC_CONFUSABLE_B', 'SYNTHETIC_SHAPES',
+    'SYNTHETIC_SOURCE_CLASSES', 'SYNTHETIC_VOCABULARIES',
+    'make_synthetic_dataset', 'AnnotationStressWrapper',
     'LongTailDataset', 'NoisyLabelDataset'
 ]

@@ -8,6 +8,17 @@ genuinely confusable (red/orange, blue/purple, square/diamond).  Objects vary
 in size, rotation and texture, may be partially occluded, and unlabelled grey
 distractor shapes are scattered around.
 
+Three named vocabularies are defined:
+
+* :data:`SYNTHETIC_CLASSES` -- benchmark A (the default, 12 classes);
+* :data:`SYNTHETIC_CLASSES_B` -- benchmark B (12 other classes, new colours
+  and the pentagon), with its own confusable flip map
+  :data:`SYNTHETIC_CONFUSABLE_B`;
+* :data:`SYNTHETIC_SOURCE_CLASSES` -- a pre-training (source) vocabulary of
+  hexagons, stars and crosses, disjoint from both benchmark vocabularies
+  (the analogue of ImageNet / COCO pre-training for the synthetic
+  benchmarks).
+
 The output is a real COCO-format dataset (image files + instances JSON) that
 mmdet's :class:`~mmdet.datasets.CocoDataset` reads unchanged, and, on
 request, a Pascal-VOC-style tree for :class:`~mmdet.datasets.VOCDataset`.
@@ -23,18 +34,33 @@ from PIL import Image, ImageDraw
 
 __all__ = [
     'SYNTHETIC_COLORS', 'SYNTHETIC_SHAPES', 'SYNTHETIC_CLASSES',
-    'SYNTHETIC_CONFUSABLE', 'make_synthetic_dataset'
+    'SYNTHETIC_CONFUSABLE', 'SYNTHETIC_CLASSES_B', 'SYNTHETIC_CONFUSABLE_B',
+    'SYNTHETIC_SOURCE_CLASSES', 'SYNTHETIC_VOCABULARIES',
+    'make_synthetic_dataset'
 ]
 
-#: colour name -> RGB; neighbours in this list are the confusable pairs.
+#: colour name -> RGB. The first five are benchmark A's (neighbours are its
+#: confusable pairs); yellow / cyan / pink / brown were added for benchmark
+#: B and the source vocabulary (each sits near an older colour: yellow ~
+#: orange, cyan ~ green / blue, pink ~ purple / red, brown ~ orange / red).
 SYNTHETIC_COLORS: Dict[str, Tuple[int, int, int]] = {
     'red': (220, 40, 40),
     'orange': (240, 130, 30),
     'green': (40, 170, 60),
     'blue': (40, 80, 220),
     'purple': (130, 60, 190),
+    'yellow': (230, 205, 40),
+    'cyan': (40, 195, 205),
+    'pink': (235, 120, 175),
+    'brown': (135, 85, 45),
 }
-SYNTHETIC_SHAPES: Tuple[str, ...] = ('circle', 'square', 'triangle', 'diamond')
+#: Every shape the renderer draws (the first four are benchmark A's).
+SYNTHETIC_SHAPES: Tuple[str, ...] = ('circle', 'square', 'triangle',
+                                     'diamond', 'pentagon', 'hexagon', 'star',
+                                     'cross')
+# unlabelled grey distractors keep benchmark A's four shapes, so that the
+# random stream (and every image) of benchmark A is unchanged
+_DISTRACTOR_SHAPES: Tuple[str, ...] = SYNTHETIC_SHAPES[:4]
 
 #: The default 12 classes: every colour/shape pair would be 20, too many for
 #: CPU runs, so take the pairs that make confusable neighbours.
@@ -57,23 +83,86 @@ SYNTHETIC_CONFUSABLE: Dict[str, str] = {
     'purple diamond': 'blue diamond', 'orange diamond': 'orange square',
 }
 
+#: Benchmark B: 12 classes, none of them in :data:`SYNTHETIC_CLASSES`; six
+#: confusable pairs (neighbouring colours or similar shapes).
+SYNTHETIC_CLASSES_B: Tuple[str, ...] = (
+    'yellow pentagon', 'orange pentagon',
+    'pink circle', 'purple circle',
+    'cyan square', 'cyan diamond',
+    'brown triangle', 'red triangle',
+    'pink diamond', 'pink square',
+    'brown circle', 'brown pentagon',
+)
+
+#: Benchmark B's flip map of class-dependent noise: each class to the other
+#: member of its pair.
+SYNTHETIC_CONFUSABLE_B: Dict[str, str] = {
+    'yellow pentagon': 'orange pentagon', 'orange pentagon': 'yellow pentagon',
+    'pink circle': 'purple circle', 'purple circle': 'pink circle',
+    'cyan square': 'cyan diamond', 'cyan diamond': 'cyan square',
+    'brown triangle': 'red triangle', 'red triangle': 'brown triangle',
+    'pink diamond': 'pink square', 'pink square': 'pink diamond',
+    'brown circle': 'brown pentagon', 'brown pentagon': 'brown circle',
+}
+
+#: Pre-training (source) vocabulary: hexagons, stars and crosses in six
+#: colours (18 classes). No benchmark class has one of these shapes, so the
+#: source set shares no class with benchmark A or B.
+SYNTHETIC_SOURCE_CLASSES: Tuple[str, ...] = tuple(
+    f'{colour} {shape}' for shape in ('hexagon', 'star', 'cross')
+    for colour in ('red', 'yellow', 'green', 'cyan', 'blue', 'pink'))
+
+#: Named vocabularies: ``A`` and ``B`` (benchmarks), ``source``.
+SYNTHETIC_VOCABULARIES: Dict[str, Tuple[str, ...]] = dict(
+    A=SYNTHETIC_CLASSES, B=SYNTHETIC_CLASSES_B,
+    source=SYNTHETIC_SOURCE_CLASSES)
+
+
+def _star(points: int = 5, inner: float = 0.45) -> List[Tuple[float, float]]:
+    """Unit star outline: ``points`` tips at radius 1, notches at ``inner``,
+    the first tip pointing up."""
+    return [((1.0 if k % 2 == 0 else inner) *
+             math.cos(-math.pi / 2 + math.pi * k / points),
+             (1.0 if k % 2 == 0 else inner) *
+             math.sin(-math.pi / 2 + math.pi * k / points))
+            for k in range(2 * points)]
+
+
+def _cross(arm: float = 0.3) -> List[Tuple[float, float]]:
+    """Unit plus-sign outline (12 vertices) of half arm width ``arm``; its
+    arm tips lie at radius 1."""
+    a, t = arm, math.sqrt(1.0 - arm**2)
+    return [(-a, -t), (a, -t), (a, -a), (t, -a), (t, a), (a, a), (a, t),
+            (-a, t), (-a, a), (-t, a), (-t, -a), (-a, -a)]
+
+
+#: unit outlines (radius 1, unrotated) of the non-regular shapes
+_OUTLINES: Dict[str, List[Tuple[float, float]]] = dict(
+    # a rhombus: elongated along one axis so it differs from a square
+    diamond=[(0, -1.0), (0.6, 0), (0, 1.0), (-0.6, 0)],
+    star=_star(),
+    cross=_cross(),
+)
+
 
 def _polygon(shape: str, cx: float, cy: float, r: float,
              angle: float) -> List[Tuple[float, float]]:
-    """Vertices of a regular shape of circumradius ``r`` rotated by
-    ``angle`` radians; a circle is approximated by 32 vertices."""
+    """Vertices of a shape of circumradius ``r`` rotated by ``angle``
+    radians; a circle is approximated by 32 vertices."""
+    if shape in _OUTLINES:
+        ca, sa = math.cos(angle), math.sin(angle)
+        return [(cx + r * (x * ca - y * sa), cy + r * (x * sa + y * ca))
+                for x, y in _OUTLINES[shape]]
     if shape == 'circle':
         n, offset = 32, 0.0
     elif shape == 'square':
         n, offset = 4, math.pi / 4
-    elif shape == 'diamond':
-        # a rhombus: elongated along one axis so it differs from a square
-        pts = [(0, -1.0), (0.6, 0), (0, 1.0), (-0.6, 0)]
-        ca, sa = math.cos(angle), math.sin(angle)
-        return [(cx + r * (x * ca - y * sa), cy + r * (x * sa + y * ca))
-                for x, y in pts]
     elif shape == 'triangle':
         n, offset = 3, -math.pi / 2
+    elif shape == 'pentagon':
+        n, offset = 5, -math.pi / 2
+    elif shape == 'hexagon':
+        n, offset = 6, 0.0
     else:
         raise ValueError(f'unknown shape {shape!r}; '
                          f'choose from {SYNTHETIC_SHAPES}')
@@ -106,10 +195,37 @@ def _jitter(rgb: Sequence[int], rng: np.random.Generator,
         for v in rgb)
 
 
-def _render_image(rng: np.random.Generator, w: int, h: int,
-                  classes: Sequence[str], objects: Tuple[int, int],
+def _texture(draw: ImageDraw.ImageDraw, pts: List[Tuple[float, float]],
+             cx: float, cy: float, r: float, fill: Tuple[int, int, int],
+             style: str) -> None:
+    """Darker marks across an object: ``stripes`` (slanted lines) or
+    ``dots`` (a grid of small squares). Draws without random numbers."""
+    dark = tuple(max(0, v - 60) for v in fill)
+    xs = [p[0] for p in pts]
+    step = max(3.0, r / 3)
+    if style == 'stripes':
+        for x in np.arange(min(xs), max(xs), step):
+            draw.line([(x, cy - r * 0.3), (x + r * 0.2, cy + r * 0.3)],
+                      fill=dark, width=1)
+    elif style == 'dots':
+        half = 0.5 * r
+        for x in np.arange(cx - half, cx + half + 1e-6, step):
+            for y in np.arange(cy - half, cy + half + 1e-6, step):
+                draw.rectangle([x - 0.8, y - 0.8, x + 0.8, y + 0.8],
+                               fill=dark)
+
+
+def _render_image(rng: np.random.Generator,
+                  w: int,
+                  h: int,
+                  classes: Sequence[str],
+                  objects: Tuple[int, int],
                   size_range: Tuple[float, float],
-                  distractors: int) -> Tuple[Image.Image, List[Dict]]:
+                  distractors: int,
+                  texture: str = 'stripes',
+                  texture_prob: float = 0.3,
+                  class_p: Optional[np.ndarray] = None
+                  ) -> Tuple[Image.Image, List[Dict]]:
     img = _background(rng, w, h)
     draw = ImageDraw.Draw(img)
     anns = []
@@ -119,13 +235,14 @@ def _render_image(rng: np.random.Generator, w: int, h: int,
         r = rng.uniform(*size_range) * short / 2
         cx, cy = rng.uniform(r, w - r), rng.uniform(r, h - r)
         g = int(rng.integers(70, 180))
-        shape = SYNTHETIC_SHAPES[int(rng.integers(len(SYNTHETIC_SHAPES)))]
+        shape = _DISTRACTOR_SHAPES[int(rng.integers(len(_DISTRACTOR_SHAPES)))]
         draw.polygon(
             _polygon(shape, cx, cy, r, rng.uniform(0, math.pi)),
             fill=(g, g, g))
     n_obj = int(rng.integers(objects[0], objects[1] + 1))
     for _ in range(n_obj):
-        label = int(rng.integers(len(classes)))
+        label = int(rng.integers(len(classes))) if class_p is None else \
+            int(rng.choice(len(classes), p=class_p))
         colour, shape = classes[label].split(' ', 1)
         r = rng.uniform(*size_range) * short / 2
         cx, cy = rng.uniform(0.6 * r, w - 0.6 * r), rng.uniform(
@@ -133,12 +250,10 @@ def _render_image(rng: np.random.Generator, w: int, h: int,
         pts = _polygon(shape, cx, cy, r, rng.uniform(0, math.pi / 2))
         fill = _jitter(SYNTHETIC_COLORS[colour], rng)
         draw.polygon(pts, fill=fill, outline=_jitter(fill, rng, 40))
-        if rng.uniform() < 0.3:  # texture: darker stripes across the object
-            xs = [p[0] for p in pts]
-            dark = tuple(max(0, v - 60) for v in fill)
-            for x in np.arange(min(xs), max(xs), max(3.0, r / 3)):
-                draw.line([(x, cy - r * 0.3), (x + r * 0.2, cy + r * 0.3)],
-                          fill=dark, width=1)
+        # one draw per object whatever the texture, so the random stream
+        # (boxes, labels) does not depend on the texture options
+        if rng.uniform() < texture_prob:
+            _texture(draw, pts, cx, cy, r, fill, texture)
         xs = np.clip([p[0] for p in pts], 0, w - 1)
         ys = np.clip([p[1] for p in pts], 0, h - 1)
         x0, y0, x1, y1 = xs.min(), ys.min(), xs.max(), ys.max()
@@ -203,7 +318,11 @@ def make_synthetic_dataset(out_dir: str,
                            distractors: int = 2,
                            classes: Optional[Sequence[str]] = None,
                            seed: int = 0,
-                           voc: bool = False) -> Dict:
+                           voc: bool = False,
+                           texture: str = 'stripes',
+                           texture_prob: float = 0.3,
+                           class_weights: Optional[Sequence[float]] = None
+                           ) -> Dict:
     """Generate a COCO-format synthetic detection dataset.
 
     Layout written under ``out_dir``::
@@ -220,10 +339,19 @@ def make_synthetic_dataset(out_dir: str,
         objects_per_image: Inclusive ``(min, max)`` labelled objects.
         size_range: Object diameter as a fraction of the short image side.
         distractors: Maximum number of unlabelled grey shapes per image.
-        classes: Class names ``"<colour> <shape>"``; defaults to
+        classes: Class names ``"<colour> <shape>"`` (colour in
+            :data:`SYNTHETIC_COLORS`, shape in :data:`SYNTHETIC_SHAPES`),
+            e.g. :data:`SYNTHETIC_CLASSES_B` or
+            :data:`SYNTHETIC_SOURCE_CLASSES`; defaults to
             :data:`SYNTHETIC_CLASSES`.
         seed: Everything is deterministic given the seed.
         voc: Also write a Pascal-VOC-style tree.
+        texture: Style of the marks on textured objects: ``'stripes'``
+            (default), ``'dots'`` or ``'none'``. Boxes and labels do not
+            depend on it (same seed, same annotations).
+        texture_prob: Probability that an object is textured.
+        class_weights: Relative frequency of each class (same order as
+            ``classes``), e.g. a long-tailed profile; default: uniform.
 
     Returns:
         dict: ``classes``, ``data_root`` and the per-split annotation file
@@ -238,6 +366,18 @@ def make_synthetic_dataset(out_dir: str,
                 f'synthetic class {name!r} must be "<colour> <shape>" with '
                 f'colour in {list(SYNTHETIC_COLORS)} and shape in '
                 f'{list(SYNTHETIC_SHAPES)}')
+    if len(set(classes)) != len(classes):
+        raise ValueError(f'synthetic classes repeat a name: {classes}')
+    class_p = None
+    if class_weights is not None:
+        class_p = np.asarray(class_weights, dtype=float)
+        if class_p.shape != (len(classes), ) or (class_p < 0).any() or \
+                class_p.sum() <= 0:
+            raise ValueError('class_weights must hold one non-negative '
+                             f'weight per class ({len(classes)}), not all 0')
+        class_p = class_p / class_p.sum()
+    if texture not in ('stripes', 'dots', 'none'):
+        raise ValueError(f'texture={texture!r}: use stripes, dots or none')
     w, h = int(img_size[0]), int(img_size[1])
     os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
     info = dict(classes=classes, data_root=out_dir)
@@ -248,7 +388,8 @@ def make_synthetic_dataset(out_dir: str,
         images, annotations, records = [], [], []
         for i in range(n):
             img, anns = _render_image(rng, w, h, classes, objects_per_image,
-                                      size_range, distractors)
+                                      size_range, distractors, texture,
+                                      texture_prob, class_p)
             file_name = f'{i:06d}.jpg'
             img.save(osp.join(out_dir, split, file_name), quality=95)
             images.append(dict(id=i + 1, file_name=file_name, width=w,

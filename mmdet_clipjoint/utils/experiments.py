@@ -9,6 +9,7 @@ import os.path as osp
 from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config
+from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from .small_config import shrink_config
@@ -36,25 +37,41 @@ DETECTORS: Dict[str, dict] = dict(
         methods=('stock', 'clipjoint')),
 )
 
-#: ClipJoint variants for ablations in the benchmark: method name -> keys
-#: merged into the ClipJoint head config (``text_bank`` and the losses are
-#: merged key by key; ``None`` removes a loss). ``clipjoint`` is the main
-#: config as published.
+#: ClipJoint variants for ablations and the recipe search: method name ->
+#: keys merged into the ClipJoint head config (``text_bank`` and the losses
+#: are merged key by key; ``None`` removes a loss); the special key
+#: ``paramwise`` is merged into ``optim_wrapper.paramwise_cfg.custom_keys``
+#: (the text bank's optimizer settings). ``clipjoint`` is the main config.
 CLIPJOINT_VARIANTS: Dict[str, dict] = {
     'clipjoint': {},
-    # both contrastive terms 4x lighter relative to the detector's losses
-    'clipjoint-w0.25': dict(
-        loss_contrast=dict(loss_weight=0.25), loss_aux=dict(loss_weight=0.125)),
-    # InfoNCE only
-    'clipjoint-no-aux': dict(loss_aux=None),
+    # both terms 2x lighter / heavier relative to the detector's losses
+    'clipjoint-w0.5': dict(
+        loss_contrast=dict(loss_weight=0.5), loss_aux=dict(loss_weight=0.5)),
+    'clipjoint-w2': dict(
+        loss_contrast=dict(loss_weight=2.0), loss_aux=dict(loss_weight=2.0)),
+    # the branch's gradient into the trunk: tighter bound / no bound
+    'clipjoint-share0.25': dict(max_grad_share=0.25),
+    'clipjoint-share-none': dict(max_grad_share=None),
+    # symmetric InfoNCE (text -> region over the sampled regions too)
+    'clipjoint-symmetric': dict(loss_contrast=dict(symmetric=True)),
+    # one shared temperature instead of class-specific ones
+    'clipjoint-shared-temp': dict(text_bank=dict(shared_temperature=True)),
     # softer similarity scale at the start (learned from there)
     'clipjoint-tau0.2': dict(text_bank=dict(temperature=0.2)),
-    # no background entry: only foreground samples in the aux CE
-    'clipjoint-bg-none': dict(text_bank=dict(background=None)),
-    # narrower projection MLP (hidden width)
-    'clipjoint-proj128': dict(proj_hidden=128),
+    # background: a constant zero logit / no entry (and then no aux CE)
+    'clipjoint-bg-zero': dict(text_bank=dict(background='zero')),
+    'clipjoint-bg-none': dict(text_bank=dict(background=None),
+                              loss_aux=None),
+    # InfoNCE only (the background samples are not trained)
+    'clipjoint-no-aux': dict(loss_aux=None),
+    # the text bank at the full learning rate (main: embeddings x 0.01)
+    'clipjoint-bank-lr1': dict(paramwise={
+        'text_bank.embeddings': dict(lr_mult=1.0, decay_mult=0.0),
+        'text_bank.bg_embedding': dict(lr_mult=1.0, decay_mult=0.0)}),
     # text embeddings fixed at their initialisation
     'clipjoint-frozen-text': dict(text_bank=dict(learnable=False)),
+    # narrower projection MLP (hidden width)
+    'clipjoint-proj128': dict(proj_hidden=128),
 }
 
 #: setting -> training-set stress (wrappers from mmdet_clipjoint.datasets).
@@ -82,6 +99,11 @@ def build_experiment_cfg(detector: str,
                          setting: str = 'clean',
                          seed: int = 0,
                          clip_pretrained: Optional[str] = None,
+                         pretrained: Optional[str] = None,
+                         noise_type: str = 'symmetric',
+                         flip_map: Optional[Dict[str, str]] = None,
+                         class_order: Optional[Sequence[str]] = None,
+                         subsample_long_tail: bool = True,
                          **shrink) -> Config:
     """Config of one run.
 
@@ -98,6 +120,20 @@ def build_experiment_cfg(detector: str,
         clip_pretrained: open_clip checkpoint for the text bank; None
             initialises the text embeddings randomly (no CLIP weights
             offline).
+        pretrained: Checkpoint whose ``backbone.*`` / ``neck.*`` weights
+            initialise the backbone and the neck (mmengine ``Pretrained``
+            init with a prefix), e.g. the synthetic pre-training of
+            :func:`mmdet_clipjoint.utils.pretrain.ensure_pretrained_trunk`;
+            None starts from random weights.
+        noise_type: ``symmetric`` or ``pairwise`` (class-dependent, through
+            ``flip_map``) label noise in the noisy settings.
+        flip_map: ``{class: confusable class}`` of pairwise noise.
+        class_order: Classes from head to tail of the long-tailed settings
+            (default: dataset order, the last classes are the rarest).
+        subsample_long_tail: In the long-tailed settings, subsample
+            ``data``'s training set with ``LongTailDataset`` (default);
+            False when ``data`` is already long-tailed (a generated long
+            tail, see ``mmdet_clipjoint.utils.benchmark_presets``).
         **shrink: Passed to :func:`shrink_config` (img_size, max_iters,
             batch_size, lr, ...).
     """
@@ -110,6 +146,13 @@ def build_experiment_cfg(detector: str,
             f'{tuple(CLIPJOINT_VARIANTS)}.')
     cfg = _load(spec['clipjoint' if is_clipjoint else 'stock'])
     cfg = shrink_config(cfg, data, work_dir, seed=seed, **shrink)
+    if pretrained:
+        # after shrink_config, which drops the configs' download init
+        for part in ('backbone', 'neck'):
+            if isinstance(cfg.model.get(part), dict):
+                cfg.model[part]['init_cfg'] = dict(
+                    type='Pretrained', checkpoint=pretrained,
+                    prefix=part + '.')
     num_classes = len(data['classes'])
     if method in ('normed', 'seesaw'):
         bbox_head = cfg.model.roi_head.bbox_head
@@ -120,8 +163,13 @@ def build_experiment_cfg(detector: str,
                                       num_classes=num_classes,
                                       loss_weight=1.0)
     if is_clipjoint:
+        delta = dict(CLIPJOINT_VARIANTS[method])
+        paramwise = delta.pop('paramwise', None)
         for head in _clipjoint_heads(cfg.model):
-            _merge(head, CLIPJOINT_VARIANTS[method])
+            _merge(head, delta)
+        if paramwise:
+            _merge(cfg.optim_wrapper.setdefault('paramwise_cfg', {})
+                   .setdefault('custom_keys', {}), paramwise)
         for bank in _text_banks(cfg.model):
             if clip_pretrained:
                 bank.update(init_source='clip', clip_pretrained=clip_pretrained)
@@ -129,12 +177,16 @@ def build_experiment_cfg(detector: str,
                 bank.update(init_source='random')
     stress = SETTINGS[setting]
     ds = cfg.train_dataloader.dataset
-    if 'imbalance_ratio' in stress:
+    if 'imbalance_ratio' in stress and subsample_long_tail:
         ds = dict(type='LongTailDataset', seed=seed, dataset=ds,
                   imbalance_ratio=stress['imbalance_ratio'])
+        if class_order is not None:
+            ds['class_order'] = list(class_order)
     if 'noise_rate' in stress:
         ds = dict(type='NoisyLabelDataset', seed=seed, dataset=ds,
-                  noise_rate=stress['noise_rate'], noise_type='symmetric')
+                  noise_rate=stress['noise_rate'], noise_type=noise_type)
+        if flip_map:
+            ds['flip_map'] = dict(flip_map)
     cfg.train_dataloader.dataset = ds
     for name in ('val_evaluator', 'test_evaluator'):
         cfg[name]['classwise'] = True
@@ -204,17 +256,52 @@ def set_score_mode(model, mode: str) -> bool:
     return found
 
 
+class _ValRecorder(Hook):
+    """Keeps ``(iteration, metrics)`` of every validation during training."""
+
+    priority = 'VERY_LOW'
+
+    def __init__(self) -> None:
+        self.history: list = []
+
+    def after_val_epoch(self, runner, metrics=None) -> None:
+        self.history.append((runner.iter, dict(metrics or {})))
+
+
 def run_experiment(cfg: Config,
-                   score_modes: Sequence[str] = ()) -> Dict[str, dict]:
+                   score_modes: Sequence[str] = (),
+                   curve_every: Optional[int] = None) -> Dict[str, dict]:
     """Train ``cfg``, then test it (once per extra score mode).
+
+    The validation that ends training (on the same split and with the same
+    evaluator as the test) gives the default metrics, so the final
+    checkpoint is evaluated once, not twice.
+
+    Args:
+        cfg: A config of :func:`build_experiment_cfg`.
+        score_modes: Extra ClipJoint score modes to test the final model
+            with.
+        curve_every: Also validate every this many iterations (a learning
+            curve of the run, e.g. ``max_iters // 2``).
 
     Returns:
         dict: ``{'default': metrics, <mode>: metrics, ..., 'train_stats':
-        {'class_counts': [...], 'noise_matrix': [[...]]}}``.
+        {'class_counts': [...], 'noise_matrix': [[...]]}, 'curve':
+        [[iteration, bbox mAP], ...]}``.
     """
-    runner = Runner.from_cfg(copy.deepcopy(cfg))
+    cfg = copy.deepcopy(cfg)
+    max_iters = cfg.train_cfg.max_iters
+    cfg.train_cfg.val_interval = curve_every or max_iters
+    cfg.train_cfg.val_begin = min(curve_every or max_iters, max_iters)
+    runner = Runner.from_cfg(cfg)
+    recorder = _ValRecorder()
+    runner.register_hook(recorder)
     runner.train()
-    out = dict(default=runner.test(), train_stats=_train_stats(runner))
+    final = [m for it, m in recorder.history if it == max_iters]
+    out = dict(default=final[-1] if final else runner.test(),
+               train_stats=_train_stats(runner),
+               curve=[[it, m.get('coco/bbox_mAP', 0.0)]
+                      for it, m in recorder.history])
     model = runner.model.module if hasattr(runner.model,
                                            'module') else runner.model
     for mode in score_modes:

@@ -12,12 +12,25 @@ import pytest
 from mmengine.runner import Runner
 
 import mmdet_clipjoint  # noqa: F401
+from mmdet_clipjoint.utils import benchmark_presets
+from mmdet_clipjoint.utils.benchmark_presets import (PRESETS, get_preset,
+                                                     prepare_benchmark_data,
+                                                     preset_class_order,
+                                                     preset_run_kwargs,
+                                                     rare_classes)
 from mmdet_clipjoint.utils.experiments import (CLIPJOINT_VARIANTS, DETECTORS,
                                                REPO_ROOT, SETTINGS,
                                                build_experiment_cfg,
                                                run_experiment)
 
 TOOLS = osp.join(REPO_ROOT, 'tools')
+
+
+@pytest.fixture(scope='module')
+def smoke_cache(tmp_path_factory):
+    """Pre-training cache shared by the tests that run the smoke preset
+    (its tiny pre-training is trained once, by the first of them)."""
+    return str(tmp_path_factory.mktemp('pretrain_cache'))
 
 
 def available_methods():
@@ -69,9 +82,13 @@ def test_clipjoint_variants_change_only_their_keys(det, synthetic_coco,
                  det)
         for v in CLIPJOINT_VARIANTS
     }
-    w = heads['clipjoint-w0.25']
-    assert w.loss_contrast.loss_weight == 0.25
-    assert w.loss_aux.loss_weight == 0.125
+    w = heads['clipjoint-w0.5']
+    assert w.loss_contrast.loss_weight == 0.5
+    assert w.loss_aux.loss_weight == 0.5
+    assert w.loss_contrast.type == base.loss_contrast.type
+    assert heads['clipjoint-share-none'].max_grad_share is None
+    assert heads['clipjoint-symmetric'].loss_contrast.symmetric is True
+    assert heads['clipjoint-bg-none'].loss_aux is None
     # merged key by key: the rest of the loss config stays
     assert w.loss_aux.type == base.loss_aux.type
     assert w.loss_aux.use_sigmoid == base.loss_aux.use_sigmoid
@@ -83,6 +100,12 @@ def test_clipjoint_variants_change_only_their_keys(det, synthetic_coco,
     assert heads['clipjoint-proj128'].proj_hidden == 128
     assert heads['clipjoint-frozen-text'].text_bank.learnable is False
     assert heads['clipjoint'] == base
+    # the bank's optimizer settings are merged key by key too
+    keys = build_experiment_cfg(det, 'clipjoint-bank-lr1', synthetic_coco,
+                                str(tmp_path)).optim_wrapper.paramwise_cfg[
+                                    'custom_keys']
+    assert keys['text_bank.embeddings']['lr_mult'] == 1.0
+    assert keys['text_bank.log_scale']['decay_mult'] == 0.0
     # every variant builds into a model with the change applied
     for v in ('clipjoint-no-aux', 'clipjoint-bg-none'):
         cfg = build_experiment_cfg(det, v, synthetic_coco, str(tmp_path))
@@ -112,18 +135,22 @@ def test_tiny_run_records_stats_and_score_modes(synthetic_coco, tmp_path):
     cfg = build_experiment_cfg('frcnn', 'clipjoint', synthetic_coco,
                                str(tmp_path), 'both', seed=0, max_iters=2,
                                img_size=128)
-    res = run_experiment(cfg, score_modes=('det', 'clip'))
-    assert set(res) == {'default', 'det', 'clip', 'train_stats'}
+    res = run_experiment(cfg, score_modes=('det', 'clip'), curve_every=1)
+    assert set(res) == {'default', 'det', 'clip', 'train_stats', 'curve'}
+    # validated after iterations 1 and 2; the last one is the default
+    assert [it for it, _ in res['curve']] == [1, 2]
+    assert res['curve'][-1][1] == res['default'].get('coco/bbox_mAP', 0.0)
     stats = res['train_stats']
     assert len(stats['noise_matrix']) == len(synthetic_coco['classes'])
     assert sum(stats['class_counts']) == sum(map(sum,
                                                  stats['noise_matrix']))
 
 
-def test_benchmark_cli_writes_table_and_plot(tmp_path):
+def test_benchmark_cli_writes_table_and_plot(tmp_path, smoke_cache):
     out = str(tmp_path / 'bench')
     argv = ['--preset', 'smoke', '--detectors', 'frcnn', '--methods',
-            'stock', 'clipjoint-no-aux', '--settings', 'clean', '--iters',
+            'stock', 'clipjoint-no-aux', '--settings', 'clean',
+            '--threads', '1', '--pretrain-cache', smoke_cache, '--iters',
             '1', '--out', out]
     sys.path.insert(0, TOOLS)
     try:
@@ -133,6 +160,15 @@ def test_benchmark_cli_writes_table_and_plot(tmp_path):
     finally:
         sys.path.remove(TOOLS)
     assert [r['method'] for r in runs] == ['stock', 'clipjoint-no-aux']
+    # the smoke preset starts from its (tiny) synthetic pre-training
+    weights = [f for f in os.listdir(smoke_cache) if f.endswith('.pth')]
+    assert len(weights) == 1 and weights[0].startswith('frcnn_')
+    weights = osp.join(smoke_cache, weights[0])
+    pt_mtime = os.stat(weights).st_mtime_ns
+    assert {r['init'] for r in runs} == {osp.basename(weights)}
+    cfg = json.load(open(osp.join(out, 'runs',
+                                  'frcnn_stock_clean_s0.json')))
+    assert cfg['init'] == osp.basename(weights)
     assert set(runs[1]['score_modes']) == {'default', 'fuse', 'clip'}
     assert not runs[0]['score_modes']
     # checkpoints are deleted once the run is evaluated; logs stay
@@ -157,22 +193,46 @@ def test_benchmark_cli_writes_table_and_plot(tmp_path):
     rec = json.load(open(osp.join(out, 'runs', 'frcnn_stock_clean_s0.json')))
     assert rec['iters'] == 1
     assert 'Schedule: Faster R-CNN 1 iterations at batch 4' in md
+    assert f'Faster R-CNN backbone + neck from `{osp.basename(weights)}`' \
+        in md
+    assert 'Training instances per setting: clean ' in md
+    assert 'rare third = ' + str(rare_classes(
+        benchmark_presets.preset_classes(get_preset('smoke')))) in md
     runs2 = mod['main'](argv)
     assert runs2[0]['seconds'] == rec['seconds']
+    assert mod['main'](['--preset', 'smoke', '--detectors', 'frcnn',
+                        '--pretrain-only', '--pretrain-cache', smoke_cache,
+                        '--out', out]) == []
+    # the pre-training is reused, not trained again
+    assert os.stat(weights).st_mtime_ns == pt_mtime
     # a record of another schedule is trained again, not mixed in
     runs3 = mod['main'](argv[:-4] + ['--iters', '2', '--out', out])
     assert [r['iters'] for r in runs3] == [2, 2]
     assert runs3[0]['seconds'] != rec['seconds']
     md = open(osp.join(out, 'results.md')).read()
     assert 'Faster R-CNN 2 iterations' in md
+    # and so is a record of another initialisation (the from-scratch table)
+    runs4 = mod['main'](['--preset', 'smoke', '--detectors', 'frcnn',
+                         '--methods', 'stock', '--settings', 'clean',
+                         '--threads', '1', '--iters', '2', '--no-pretrained',
+                         '--out', out])
+    assert [r['init'] for r in runs4] == ['scratch']
+    assert runs4[0]['seconds'] != runs3[0]['seconds']
+    md = open(osp.join(out, 'results.md')).read()
+    assert 'Initialisation: random weights (from scratch).' in md
 
 
 @pytest.mark.slow
 def test_smoke_preset_end_to_end(tmp_path):
     proc = subprocess.run(
         [sys.executable, osp.join(TOOLS, 'benchmark_accuracy.py'), '--preset',
-         'smoke', '--out', str(tmp_path)], capture_output=True, text=True)
+         'smoke', '--threads', '1', '--pretrain-cache',
+         str(tmp_path / 'cache'), '--out', str(tmp_path)],
+        capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr[-3000:]
+    # one pre-training per detector, in the given cache
+    assert sorted(f.split('_')[0] for f in os.listdir(tmp_path / 'cache')
+                  if f.endswith('.pth')) == sorted(DETECTORS)
     runs = os.listdir(tmp_path / 'runs')
     n_methods = sum(len(d['methods']) for d in DETECTORS.values())
     assert len(runs) == 2 * n_methods  # settings clean + both, 1 seed
@@ -228,26 +288,162 @@ def test_workers_share_runs_through_locks(tmp_path):
 
 
 def test_dataset_generated_once_and_reused(tmp_path, monkeypatch):
-    mod = _bench_module()
+    import mmdet_clipjoint.datasets as datasets
     preset = dict(num_train=4, num_val=2, img_size=96)
-    data = mod['_dataset'](str(tmp_path / 'data'), preset)
+    data = prepare_benchmark_data(str(tmp_path / 'data'), preset)
     img = osp.join(data['data_root'], data['val_img_prefix'],
                    sorted(os.listdir(osp.join(data['data_root'],
                                               data['val_img_prefix'])))[0])
     mtime = os.stat(img).st_mtime_ns
     # the same parameters: nothing is regenerated
-    mod['_dataset'].__globals__['make_synthetic_dataset'] = None
-    assert mod['_dataset'](str(tmp_path / 'data'), preset) == data
+    monkeypatch.setattr(datasets, 'make_synthetic_dataset', None)
+    assert prepare_benchmark_data(str(tmp_path / 'data'), preset) == data
     assert os.stat(img).st_mtime_ns == mtime
     # other parameters: regenerated
     called = []
-    mod['_dataset'].__globals__['make_synthetic_dataset'] = \
-        lambda *a, **k: called.append(a) or data
-    mod['_dataset'](str(tmp_path / 'data'), dict(preset, num_train=5))
-    assert called and called[0][1] == 5
+    monkeypatch.setattr(datasets, 'make_synthetic_dataset',
+                        lambda *a, **k: called.append((a, k)) or data)
+    prepare_benchmark_data(str(tmp_path / 'data'), dict(preset, num_train=5))
+    assert called and called[0][0][1] == 5
+    # benchmark B: its vocabulary and generator seed
+    prepare_benchmark_data(str(tmp_path / 'data'),
+                           dict(preset, dataset='B', data_seed=9))
+    from mmdet_clipjoint.datasets import SYNTHETIC_CLASSES_B
+    assert called[1][1]['classes'] == SYNTHETIC_CLASSES_B
+    assert called[1][1]['seed'] == 9
+    assert not os.path.exists(osp.join(tmp_path, 'data', 'dataset.lock'))
 
 
-def test_learning_curve_validates_along_training(tmp_path):
+def test_presets():
+    assert {'smoke', 'cpu', 'cpu-pt', 'cpu-pt-b', 'gpu'} <= set(PRESETS)
+    for name in PRESETS:
+        p = get_preset(name)
+        assert set(p['iters']) == set(p['batch']) == set(DETECTORS)
+        assert set(p['settings']) <= set(SETTINGS)
+    assert get_preset('cpu')['pretrained'] is False  # the from-scratch table
+    assert get_preset('smoke')['pretrained'] is True
+    pt, ptb = get_preset('cpu-pt'), get_preset('cpu-pt-b')
+    assert pt['pretrained'] and ptb['pretrained']
+    assert pt['seeds'] == ptb['seeds'] == [0, 1, 2, 3, 4]
+    assert pt['num_train'] >= 1200
+    assert (pt['dataset'], pt['noise_type']) == ('A', 'symmetric')
+    assert (ptb['dataset'], ptb['noise_type']) == ('B', 'pairwise')
+    assert ptb['data_seed'] != pt['data_seed']
+    with pytest.raises(KeyError, match='unknown preset'):
+        get_preset('cpu-xl')
+    with pytest.raises(ValueError, match='dataset'):
+        get_preset(dict(PRESETS['cpu'], dataset='C'))
+
+
+def test_generated_long_tail(tmp_path):
+    """``long_tail='generate'``: the long-tailed settings train on a
+    generated long-tailed split of as many images, without subsampling."""
+    from mmdet_clipjoint.datasets import SYNTHETIC_CLASSES_B
+    preset = dict(PRESETS['cpu-pt-b'], num_train=60, num_val=4, img_size=64)
+    assert get_preset(preset)['long_tail'] == 'generate'
+    order = preset_class_order(preset)
+    w = benchmark_presets.long_tail_weights(preset)
+    idx = {c: i for i, c in enumerate(SYNTHETIC_CLASSES_B)}
+    assert w[idx[order[0]]] == 1.0
+    assert w[idx[order[-1]]] == pytest.approx(1 / 50)
+    data = prepare_benchmark_data(str(tmp_path / 'data'), preset)
+    assert data['longtail']['train_ann_file'].startswith('longtail')
+    clean = benchmark_presets.count_instances(data)
+    for setting in SETTINGS:
+        run_data = benchmark_presets.preset_run_data(preset, data, setting)
+        cfg = build_experiment_cfg('frcnn', 'stock', run_data,
+                                   str(tmp_path / setting), setting,
+                                   **preset_run_kwargs(preset, 'frcnn', 1))
+        ds = cfg.train_dataloader.dataset
+        types = []
+        while ds.get('dataset'):
+            types.append(ds['type'])
+            ds = ds['dataset']
+        assert 'LongTailDataset' not in types
+        assert types == (['NoisyLabelDataset'] if 'noise_rate' in
+                         SETTINGS[setting] else [])
+        tailed = 'imbalance_ratio' in SETTINGS[setting]
+        assert ds['ann_file'].startswith('longtail') == tailed
+        assert ds['data_prefix']['img'] == ('longtail/train/' if tailed
+                                            else 'train/')
+        if tailed:
+            lt = benchmark_presets.count_instances(run_data)
+            assert lt[idx[order[0]]] > 4 * max(1, lt[idx[order[-1]]])
+            assert sum(lt) > 0.6 * sum(clean)  # not "6x less data"
+    # the val split is shared
+    assert run_data['val_ann_file'] == data['val_ann_file']
+
+
+def test_preset_b_stress_and_rare_classes(tmp_path):
+    from mmdet_clipjoint.datasets import (SYNTHETIC_CLASSES_B,
+                                          SYNTHETIC_CONFUSABLE_B,
+                                          make_synthetic_dataset)
+    preset = get_preset('cpu-pt-b')
+    order = preset_class_order(preset)
+    # a seeded permutation: the same every call, not the dataset order
+    assert order == preset_class_order(preset)
+    assert sorted(order) == sorted(SYNTHETIC_CLASSES_B)
+    assert order != list(SYNTHETIC_CLASSES_B)
+    rare = rare_classes(SYNTHETIC_CLASSES_B, order)
+    assert set(rare) == set(order[-4:]) and len(rare) == 4
+    assert rare != list(SYNTHETIC_CLASSES_B[-4:])
+    data = make_synthetic_dataset(str(tmp_path / 'b'), 120, 2, (64, 64),
+                                  classes=SYNTHETIC_CLASSES_B, seed=3)
+    kw = preset_run_kwargs(dict(preset, long_tail='subsample'), 'rtmdet',
+                           max_iters=1)
+    assert kw['flip_map'] == SYNTHETIC_CONFUSABLE_B
+    cfg = build_experiment_cfg('rtmdet', 'stock', data, str(tmp_path / 'w'),
+                               'both', seed=0, **kw)
+    noisy = cfg.train_dataloader.dataset
+    assert noisy.type == 'NoisyLabelDataset'
+    assert noisy.noise_type == 'pairwise'
+    assert noisy.flip_map == SYNTHETIC_CONFUSABLE_B
+    assert noisy.dataset.type == 'LongTailDataset'
+    assert noisy.dataset.class_order == order
+    # the wrappers accept them: the realised flips follow the map and the
+    # head of the order keeps the most instances
+    from mmdet.registry import DATASETS
+    from mmengine.registry import init_default_scope
+    init_default_scope('mmdet')
+    ds = DATASETS.build(cfg.train_dataloader.dataset)
+    m = ds.noise_matrix
+    idx = {c: i for i, c in enumerate(SYNTHETIC_CLASSES_B)}
+    for a, b in SYNTHETIC_CONFUSABLE_B.items():
+        row = m[idx[a]].copy()
+        row[[idx[a], idx[b]]] = 0
+        assert row.sum() == 0  # flips only to the confusable partner
+    tail = ds.dataset
+    targets = [tail.targets[idx[c]] for c in order]
+    assert targets == sorted(targets, reverse=True) and \
+        targets[0] > targets[-1]
+    assert tail.counts[idx[order[0]]] > tail.counts[idx[order[-1]]]
+    # benchmark A keeps symmetric noise and the dataset order
+    kw_a = preset_run_kwargs(get_preset('cpu-pt'), 'frcnn')
+    assert kw_a['noise_type'] == 'symmetric' and 'flip_map' not in kw_a
+    assert kw_a['class_order'] is None
+    assert kw_a['max_iters'] == get_preset('cpu-pt')['iters']['frcnn']
+
+
+def test_report_states_instances_per_setting(synthetic_coco):
+    mod = _bench_module()
+    runs = [dict(setting='imbalanced', train_stats=dict(
+                 class_counts=[3, 2, 1])),
+            dict(setting='imbalanced', train_stats=dict(
+                 class_counts=[4, 2, 1])),
+            dict(setting='clean', train_stats={})]
+    clean = sum(benchmark_presets.count_instances(synthetic_coco))
+    line = mod['_instances_line'](runs, synthetic_coco)
+    assert line == (f'clean {clean}, imbalanced 6-7 '
+                    f'({100 * 6.5 / clean:.0f} %)')
+    summ = mod['summarise']({'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.7,
+                             'coco/a_precision': 0.2,
+                             'coco/b_precision': 0.4,
+                             'coco/c_precision': float('nan')},
+                            ['a', 'b', 'c'], rare=['b', 'c'])
+    assert summ['AP_rare'] == pytest.approx(0.2)  # (0.4 + 0) / 2
+
+
+def test_learning_curve_validates_along_training(tmp_path, smoke_cache):
     sys.path.insert(0, osp.join(TOOLS, 'analysis_tools'))
     try:
         mod = runpy.run_path(
@@ -257,13 +453,21 @@ def test_learning_curve_validates_along_training(tmp_path):
         sys.path.remove(osp.join(TOOLS, 'analysis_tools'))
     curve = mod['main']([
         'frcnn', 'stock', '--preset', 'smoke', '--iters', '3',
-        '--val-interval', '2', '--threads', '1', '--out', str(tmp_path)
+        '--val-interval', '2', '--threads', '1', '--pretrain-cache',
+        smoke_cache, '--out', str(tmp_path)
     ])
     # validations after iterations 2 and 3 (the end), each with a metric
     assert [step for step, _, _ in curve] == [2, 3]
     assert all(0 <= m <= m50 <= 1 for _, m, m50 in curve)
-    saved = json.load(open(tmp_path / 'frcnn_stock_clean_s0_3it.json'))
+    saved = json.load(open(tmp_path / 'smoke_frcnn_stock_clean_s0_3it.json'))
     assert [tuple(c) for c in saved['curve']] == [tuple(c) for c in curve]
+    # the preset's pre-trained start (the smoke preset has one)
+    assert saved['init'].startswith('from frcnn_')
+    assert any(f.endswith('.pth') for f in os.listdir(smoke_cache))
+    # imported from the package, not from tools/ through sys.path
+    src = open(osp.join(TOOLS, 'analysis_tools', 'learning_curve.py')).read()
+    assert 'sys.path' not in src and 'import benchmark_accuracy' not in src
+    assert 'from benchmark_accuracy' not in src
 
 
 def test_paired_differences_use_the_same_seed():
@@ -280,8 +484,9 @@ def test_paired_differences_use_the_same_seed():
             rec('clipjoint', 2, 0.50)]  # no stock run of seed 2: unpaired
     lines = paired(runs, ['clean'])
     row = [x for x in lines if x.startswith('| RTMDet-tiny | ClipJoint |')]
-    assert row == ['| RTMDet-tiny | ClipJoint | +1.5 ± 0.5 (2/2) | '
-                   '+0.8 ± 0.2 |']
+    # diffs 0.02 and 0.01: mean 1.5, t_{0.975,1} * sd / sqrt(2) = 6.4
+    assert row == ['| RTMDet-tiny | ClipJoint | +1.5 [-4.9, +7.9] 2/2 tie | '
+                   '+0.8 [-2.4, +3.9] 2/2 tie |']
     assert paired([r for r in runs if r['method'] == 'stock'],
                   ['clean']) == []
 
@@ -304,8 +509,10 @@ def test_paired_ablation_table_pairs_variant_with_both_twins():
                rec('clipjoint-w0.25', 0, 0.08, fuse=0.1),
                rec('clipjoint-w0.25', 7, 0.9)]  # seed 7 has no twins
     lines = mod['paired_table'](main, variant)
+    # paired by seed: var - stock = -2, +5; var - ClipJoint = +3, +10
+    # (x 100); half width t_{0.975,1} * sd / sqrt(2) = 12.706 * 3.5 = 44.5
     assert lines[2:] == [
         '| Faster R-CNN | clipjoint-w0.25 | clean | 0,1 | 15.0 ± 5.0 | '
-        '10.0 ± 5.0 | 16.5 ± 8.5 | +1.5 ± 3.5 (1/2) | +6.5 ± 3.5 (2/2) | '
-        '15.0 ± 5.0 |'
+        '10.0 ± 5.0 | 16.5 ± 8.5 | +1.5 [-43.0, +46.0] 1/2 tie | '
+        '+6.5 [-38.0, +51.0] 2/2 tie | 15.0 ± 5.0 |'
     ]

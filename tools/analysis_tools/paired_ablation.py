@@ -6,8 +6,10 @@ main ClipJoint runs of another, paired by seed.
 run in its own ``--out`` (an ablation) shares data, stress and seeds with
 the main table's runs, so each of its runs has a stock and a ClipJoint twin
 there. This prints a markdown table: mAP of the three, the variant minus
-each twin (mean +- std over seeds, and on how many seeds the variant is
-ahead) and the variant's ``fuse`` score mode.
+each twin paired by seed (mean, 95 % t-interval, on how many seeds the
+variant is ahead, and the verdict: win / loss only when the interval
+excludes 0; ``mmdet_clipjoint.utils.stats.paired_diff``) and the variant's
+``fuse`` score mode.
 
 Example (the ablation table of docs/benchmark_accuracy.md):
     python tools/analysis_tools/paired_ablation.py \\
@@ -19,6 +21,8 @@ import json
 import os.path as osp
 
 import numpy as np
+
+from mmdet_clipjoint.utils.stats import format_paired, paired_diff
 
 NAMES = dict(frcnn='Faster R-CNN', rtmdet='RTMDet-tiny')
 KEY = ('detector', 'method', 'setting', 'seed')
@@ -38,10 +42,10 @@ def _mean_std(vals):
     return f'{100 * np.mean(vals):.1f} ± {100 * np.std(vals):.1f}'
 
 
-def _diff(vals):
-    head = (f'{100 * vals[0]:+.1f}' if len(vals) == 1 else
-            f'{100 * np.mean(vals):+.1f} ± {100 * np.std(vals):.1f}')
-    return f'{head} ({sum(v > 0 for v in vals)}/{len(vals)})'
+def _diff(a, b, seeds):
+    """``a - b`` paired by seed, as one table cell."""
+    return format_paired(
+        paired_diff(dict(zip(seeds, a)), dict(zip(seeds, b))))
 
 
 def paired_table(main_runs, variant_runs):
@@ -73,8 +77,7 @@ def paired_table(main_runs, variant_runs):
             f'| {NAMES.get(det, det)} | {method} | {setting} | '
             f'{",".join(map(str, seeds))} | {_mean_std(stock)} | '
             f'{_mean_std(cj)} | {_mean_std(var)} | '
-            f'{_diff([a - b for a, b in zip(var, stock)])} | '
-            f'{_diff([a - b for a, b in zip(var, cj)])} | '
+            f'{_diff(var, stock, seeds)} | {_diff(var, cj, seeds)} | '
             f'{_mean_std(fuse)} |')
     return lines
 

@@ -9,10 +9,10 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmdet.models.losses import accuracy
-from mmdet.registry import MODELS
 from mmdet.utils import ConfigType, OptConfigType
 from ..layers.grad_share import fork_with_grad_share
 from ..layers.score_fusion import check_score_mode, fuse_probs
+from ..utils.branch import build_clipjoint_parts
 from ..utils.dist import reduce_mean_factor
 
 __all__ = ['ClipJointDenseMixin']
@@ -94,33 +94,15 @@ class ClipJointDenseMixin:
             in_channels (int): Channels Cf of the classifier features.
         """
         check_score_mode(score_mode, fuse_alpha)
-        self.text_bank = MODELS.build(text_bank)
-        if self.text_bank.num_classes != self.num_classes:
-            raise ValueError(
-                f'The text bank has {self.text_bank.num_classes} class '
-                f'names but {type(self).__name__} has num_classes='
-                f'{self.num_classes}. Give the bank one name per class (in '
-                'dataset order) or fix num_classes.')
+        self.text_bank, self.loss_contrast, self.loss_aux = \
+            build_clipjoint_parts(type(self).__name__, self.num_classes,
+                                  text_bank, loss_contrast, loss_aux,
+                                  max_grad_share, 'mined negatives')
         if neg_pos_ratio < 0:
             raise ValueError(f'neg_pos_ratio={neg_pos_ratio} must be >= 0.')
         self.proj = nn.Sequential(
             nn.Conv2d(in_channels, proj_hidden, 1), nn.ReLU(inplace=True),
             nn.Conv2d(proj_hidden, self.text_bank.embed_dim, 1))
-        self.loss_contrast = MODELS.build(loss_contrast)
-        self.loss_aux = MODELS.build(loss_aux) if loss_aux else None
-        for name, loss in (('loss_contrast', self.loss_contrast),
-                           ('loss_aux', self.loss_aux)):
-            if loss is not None and getattr(loss, 'loss_weight', 0) < 0:
-                raise ValueError(f'{name}.loss_weight must be >= 0.')
-        if self.loss_aux is not None and not self.text_bank.with_background:
-            raise ValueError(
-                'loss_aux trains the mined negatives towards the text '
-                "bank's background entry, but the bank has background=None."
-                " Set the bank's background to 'learned' or 'zero', or "
-                'loss_aux=None.')
-        if max_grad_share is not None and max_grad_share < 0:
-            raise ValueError(f'max_grad_share={max_grad_share} must be >= 0 '
-                             '(or None for no bound).')
         self.max_grad_share = max_grad_share
         self.quality_weight = quality_weight
         self.neg_pos_ratio = int(neg_pos_ratio)

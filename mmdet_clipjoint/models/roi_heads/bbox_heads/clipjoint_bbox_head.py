@@ -13,6 +13,7 @@ from mmdet.registry import MODELS
 from mmdet.utils import ConfigType
 from ...layers.grad_share import fork_with_grad_share
 from ...layers.score_fusion import check_score_mode, fuse_probs
+from ...utils.branch import build_clipjoint_parts
 from ...utils.dist import reduce_mean_factor
 
 __all__ = ['ClipJointBBoxHead']
@@ -79,32 +80,14 @@ class ClipJointBBoxHead(Shared2FCBBoxHead):
                  **kwargs) -> None:
         super().__init__(**kwargs)
         check_score_mode(score_mode, fuse_alpha)
-        self.text_bank = MODELS.build(text_bank)
-        if self.text_bank.num_classes != self.num_classes:
-            raise ValueError(
-                f'The text bank has {self.text_bank.num_classes} class '
-                f'names but the bbox head has num_classes={self.num_classes}'
-                '. Give the bank one name per class (in dataset order) or '
-                'fix num_classes.')
+        self.text_bank, self.loss_contrast, self.loss_aux = \
+            build_clipjoint_parts('the bbox head', self.num_classes,
+                                  text_bank, loss_contrast, loss_aux,
+                                  max_grad_share, 'background RoIs')
         embed_dim = self.text_bank.embed_dim
         self.proj = nn.Sequential(
             nn.Linear(self.cls_last_dim, proj_hidden), nn.ReLU(inplace=True),
             nn.Linear(proj_hidden, embed_dim))
-        self.loss_contrast = MODELS.build(loss_contrast)
-        self.loss_aux = MODELS.build(loss_aux) if loss_aux else None
-        for name, loss in (('loss_contrast', self.loss_contrast),
-                           ('loss_aux', self.loss_aux)):
-            if loss is not None and getattr(loss, 'loss_weight', 0) < 0:
-                raise ValueError(f'{name}.loss_weight must be >= 0.')
-        if self.loss_aux is not None and not self.text_bank.with_background:
-            raise ValueError(
-                'loss_aux trains the background RoIs towards the text '
-                "bank's background entry, but the bank has background=None."
-                " Set the bank's background to 'learned' or 'zero', or "
-                'loss_aux=None.')
-        if max_grad_share is not None and max_grad_share < 0:
-            raise ValueError(f'max_grad_share={max_grad_share} must be >= 0 '
-                             '(or None for no bound).')
         self.max_grad_share = max_grad_share
         self.score_mode = score_mode
         self.fuse_alpha = fuse_alpha
