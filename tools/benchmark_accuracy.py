@@ -90,6 +90,11 @@ def parse_args(argv=None):
                    '$MMDET_CLIPJOINT_PRETRAIN_CACHE or '
                    '~/.cache/mmdet_clipjoint/pretrain); trained there once '
                    'per detector when missing')
+    p.add_argument('--report-only', action='store_true',
+                   help='train nothing: rewrite results.md / results.png '
+                   'from every finished run in --out/runs of this preset\'s '
+                   'schedule (e.g. after several commands with different '
+                   '--methods / --settings)')
     p.add_argument('--pretrain-only', action='store_true',
                    help='only make sure the pre-trained start of each '
                    '--detectors exists (e.g. one shell per detector), then '
@@ -211,7 +216,8 @@ def write_report(out, runs, name, preset, elapsed, data, pretrain=None):
                 fmt(by_mode.get(m, [])) for m in ('default', 'fuse', 'clip')) +
             ' |')
     md = '\n'.join(header + lines + _paired_lines(runs, settings) +
-                   (mode_lines if modes else []) + _stress_lines(runs)) + '\n'
+                   (mode_lines if modes else []) + _curve_lines(runs) +
+                   _stress_lines(runs)) + '\n'
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(md)
     _plot(out, table, settings)
@@ -332,6 +338,45 @@ def _stress_lines(runs):
                          f'| {int(counts.sum()) if counts.size else "n/a"} '
                          f'| {ratio} | {noise} |')
     return lines
+
+
+def _curve_lines(runs):
+    """Stock validation mAP half way and at the end of the schedule, per
+    detector and setting: has the schedule reached stock's plateau?"""
+    curves = defaultdict(lambda: defaultdict(list))
+    for r in runs:
+        for it, m in r.get('curve') or []:
+            if r['method'] == 'stock' and len(r['curve']) > 1:
+                curves[(r['detector'], r['setting'])][it].append(m)
+    if not curves:
+        return []
+    lines = ['', '### Stock learning curve (validation mAP x 100 along the '
+             'schedule, mean ± std over seeds)', '',
+             '| detector | setting | mAP at iteration ... |',
+             '|---|---|---|']
+    for (det, setting), by_it in sorted(curves.items()):
+        pts = ', '.join(f'{it}: {fmt(v)}' for it, v in sorted(by_it.items()))
+        lines.append(f'| {DETECTORS[det]["name"]} | {setting} | {pts} |')
+    return lines
+
+
+def _stored_runs(out, args, preset, weights):
+    """Every finished record in ``out/runs`` of this preset's schedule and
+    initialisation (whatever command made it), for ``--report-only``."""
+    runs = []
+    for name in sorted(os.listdir(osp.join(out, 'runs'))):
+        if not name.endswith('.json'):
+            continue
+        with open(osp.join(out, 'runs', name)) as f:
+            rec = json.load(f)
+        det = rec['detector']
+        if det not in args.detectors:
+            continue
+        init = osp.basename(weights[det]) if weights else 'scratch'
+        if rec.get('iters') == (args.iters or preset['iters'][det]) and \
+                rec.get('init', 'scratch') == init:
+            runs.append(rec)
+    return runs
 
 
 def _remove_checkpoints(work_dir):
@@ -471,6 +516,13 @@ def main(argv=None):
             pending.append(det)
             continue
         weights[det], stamps[det] = path, load_pretrain_stamp(path)
+    if args.report_only:
+        runs = _stored_runs(out, args, preset, weights if use_pt else None)
+        md = write_report(out, runs, args.preset, preset, time.time() - t0,
+                          data, stamps or None)
+        print('\n' + md)
+        print(f'results: {osp.join(out, "results.md")} ({len(runs)} runs)')
+        return runs
     if args.pretrain_only:
         for det, st in stamps.items():
             print(f'{det}: {weights[det]} (source val mAP '

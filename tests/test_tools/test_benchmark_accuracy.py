@@ -200,6 +200,18 @@ def test_benchmark_cli_writes_table_and_plot(tmp_path, smoke_cache):
         benchmark_presets.preset_classes(get_preset('smoke')))) in md
     runs2 = mod['main'](argv)
     assert runs2[0]['seconds'] == rec['seconds']
+    # --report-only trains nothing and tables every stored run of this
+    # schedule, also those of another command (here: only the stock run
+    # is asked for, the ClipJoint record still appears)
+    only = mod['main'](['--preset', 'smoke', '--detectors', 'frcnn',
+                        '--methods', 'stock', '--iters', '1', '--threads',
+                        '1', '--pretrain-cache', smoke_cache, '--out', out,
+                        '--report-only'])
+    assert sorted(r['method'] for r in only) == ['clipjoint-no-aux', 'stock']
+    assert [r['seconds'] for r in only if r['method'] == 'stock'] == \
+        [rec['seconds']]
+    # the final validation is recorded (the learning curve's last point)
+    assert [it for it, _ in rec['curve']] == [1]
     assert mod['main'](['--preset', 'smoke', '--detectors', 'frcnn',
                         '--pretrain-only', '--pretrain-cache', smoke_cache,
                         '--out', out]) == []
