@@ -50,6 +50,11 @@ def test_config_snippet_builds(name, head_path, head_type, base_hooks,
     cfg = Config.fromfile(str(path))
     hooks = [h['type'] for h in cfg.custom_hooks]
     assert hooks == base_hooks + ['ClipJointHook']
+    # the text bank is trained without weight decay
+    keys = cfg.optim_wrapper.paramwise_cfg.custom_keys
+    for k in ('text_bank.embeddings', 'text_bank.bg_embedding',
+              'text_bank.log_scale'):
+        assert keys[k]['decay_mult'] == 0.0, k
     cfg.model.backbone.init_cfg = None
     head_cfg = cfg.model
     for key in head_path.split('.'):
