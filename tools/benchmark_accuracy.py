@@ -259,7 +259,15 @@ def _instances_line(runs, data):
 
 
 def _paired_lines(runs, settings):
-    """Each method minus the stock detector, paired by seed.
+    """Each method minus the stock detector, then ClipJoint minus each
+    long-tail peer (NormedLinear, Seesaw), paired by seed."""
+    return _minus_lines(runs, settings, 'stock') + _minus_lines(
+        runs, settings, ('normed', 'seesaw'))
+
+
+def _minus_lines(runs, settings, reference):
+    """Methods minus ``reference`` (a method, or a tuple of peers that the
+    ClipJoint runs are compared with), paired by seed.
 
     The seeds share data, stress and initialisation, so the per-seed
     difference is a sharper comparison than two overlapping mean +- std
@@ -268,32 +276,41 @@ def _paired_lines(runs, settings):
     by_key = {(r['detector'], r['method'], r['setting'], r['seed']):
               r['summary'] for r in runs}
     lines = []
+    pairs = []
     for det in DETECTORS:
-        for method in _methods_of(det, {(d, m): 1 for d, m, _, _ in by_key}):
-            if method == 'stock':
-                continue
-            cells, seen = [], False
-            for s in settings:
-                for k in ('mAP', 'AP_rare'):
-                    a = {seed: v[k] for (d, m, st, seed), v in by_key.items()
-                         if (d, m, st) == (det, method, s)}
-                    b = {seed: v[k] for (d, m, st, seed), v in by_key.items()
-                         if (d, m, st) == (det, 'stock', s)}
-                    diff = paired_diff(a, b)
-                    seen |= diff['n'] > 0
-                    cells.append(format_paired(diff))
-            if seen:
-                lines.append(f'| {DETECTORS[det]["name"]} | '
-                             f'{METHOD_NAMES.get(method, method)} | ' +
-                             ' | '.join(cells) + ' |')
+        methods = _methods_of(det, {(d, m): 1 for d, m, _, _ in by_key})
+        if reference == 'stock':
+            pairs += [(det, m, 'stock') for m in methods if m != 'stock']
+        else:
+            pairs += [(det, m, ref) for ref in reference for m in methods
+                      if m in CLIPJOINT_VARIANTS]
+    for det, method, ref in pairs:
+        cells, seen = [], False
+        for s in settings:
+            for k in ('mAP', 'AP_rare'):
+                a = {seed: v[k] for (d, m, st, seed), v in by_key.items()
+                     if (d, m, st) == (det, method, s)}
+                b = {seed: v[k] for (d, m, st, seed), v in by_key.items()
+                     if (d, m, st) == (det, ref, s)}
+                diff = paired_diff(a, b)
+                seen |= diff['n'] > 0
+                cells.append(format_paired(diff))
+        if seen:
+            name = METHOD_NAMES.get(method, method)
+            if reference != 'stock':
+                name += f' − {METHOD_NAMES.get(ref, ref)}'
+            lines.append(f'| {DETECTORS[det]["name"]} | {name} | ' +
+                         ' | '.join(cells) + ' |')
     if not lines:
         return []
+    title = ('Minus the stock detector' if reference == 'stock' else
+             'ClipJoint minus the long-tail peers')
     return [
-        '', '### Minus the stock detector, paired by seed (x 100)', '',
-        'Per cell: mean over seeds of method − stock with the same seed, '
-        '[95 % t-interval], seeds where the method is ahead / paired seeds, '
-        'verdict: win (loss) only when the interval lies above (below) 0, '
-        'otherwise tie.', '',
+        '', f'### {title}, paired by seed (x 100)', '',
+        'Per cell: mean over seeds of the difference with the same seed, '
+        '[95 % t-interval], seeds where the first method is ahead / paired '
+        'seeds, verdict: win (loss) only when the interval lies above '
+        '(below) 0, otherwise tie.', '',
         '| detector | method | ' + ' | '.join(
             f'{s} Δ mAP | {s} Δ AP rare' for s in settings) + ' |',
         '|---|---|' + '---|' * (2 * len(settings))

@@ -504,6 +504,18 @@ def test_paired_differences_use_the_same_seed():
                    '+0.8 [-2.4, +3.9] 2/2 tie |']
     assert paired([r for r in runs if r['method'] == 'stock'],
                   ['clean']) == []
+    # ClipJoint is also paired with the long-tail peers, seed by seed
+    frcnn = [dict(r, detector='frcnn') for r in runs] + [
+        dict(detector='frcnn', method='seesaw', setting='clean', seed=s,
+             summary=dict(mAP=m, AP_rare=0.0))
+        for s, m in ((0, 0.11), (1, 0.27))]
+    lines = paired(frcnn, ['clean'])
+    assert '### ClipJoint minus the long-tail peers, paired by seed (x 100)' \
+        in lines
+    row = [x for x in lines if x.startswith('| Faster R-CNN | ClipJoint − ')]
+    # diffs 0.01 and 0.04: mean 2.5, half width 12.706 * 2.12 / sqrt(2)
+    assert row[0].startswith('| Faster R-CNN | ClipJoint − Seesaw | +2.5 ')
+    assert row[0].count('2/2') == 2
 
 
 def test_paired_ablation_table_pairs_variant_with_both_twins():
