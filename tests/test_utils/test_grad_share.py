@@ -65,3 +65,16 @@ def test_grad_share_bounded_at_init(det, synthetic_coco, tmp_path):
     # when that is large
     assert bounded[0.25] <= 0.5, (bounded, free)
     assert bounded[0.25] < free['share'] or free['share'] <= 0.5
+
+
+def test_grad_share_tool_prints_a_table(capsys):
+    import runpy
+    tool = runpy.run_path(osp.join(ROOT, 'tools', 'analysis_tools',
+                                   'grad_share.py'), run_name='tool')
+    tool['main'](['--detectors', 'rtmdet', '--bounds', 'none', '0'])
+    rows = [r for r in capsys.readouterr().out.splitlines()
+            if r.startswith('| RTMDet-tiny |')]
+    assert len(rows) == 1
+    free, zero = (float(c.strip().rstrip('x'))
+                  for c in rows[0].split('|')[2:4])
+    assert free > 1.0 and zero == 0.0
