@@ -12,7 +12,7 @@ from ..utils.dist import all_gather_with_grad
 __all__ = ['InfoNCELoss', 'infonce_loss']
 
 
-def _text_to_region(logits: Tensor, labels: Tensor, weight: Tensor,
+def _text_to_region(logits: Tensor, labels: Tensor,
                     num_classes: int) -> Tensor:
     """Per-region text -> region terms ``-log p(region i | text c_i)``.
 
@@ -23,11 +23,10 @@ def _text_to_region(logits: Tensor, labels: Tensor, weight: Tensor,
         logits (Tensor): (N, K) temperature-scaled similarities.
         labels (Tensor): (N,) class indices; outside ``[0, C)`` is
             background.
-        weight (Tensor): (N,) weights, zero for background.
         num_classes (int): C.
 
     Returns:
-        Tensor: (N,) terms, zero where ``weight`` is zero.
+        Tensor: (N,) terms, zero for background regions.
     """
     pos = (labels >= 0) & (labels < num_classes)
     safe = torch.where(pos, labels, torch.zeros_like(labels))
@@ -43,8 +42,8 @@ def infonce_loss(logits: Tensor,
                  reduction: str = 'mean',
                  avg_factor: Optional[float] = None,
                  symmetric: bool = False,
-                 gathered: Optional[Tuple[Tensor, Tensor, Tensor,
-                                          int]] = None) -> Tensor:
+                 gathered: Optional[Tuple[Tensor, Tensor, int]] = None
+                 ) -> Tensor:
     """Region-text InfoNCE with the positives given by the labels.
 
     Only **foreground** regions (``0 <= label < num_classes``) are anchors:
@@ -74,7 +73,7 @@ def infonce_loss(logits: Tensor,
             sum of the foreground weights.
         symmetric (bool): Add the text -> region direction (the result is
             then the mean of both directions).
-        gathered (tuple, optional): ``(logits, labels, weight, offset)`` of
+        gathered (tuple, optional): ``(logits, labels, offset)`` of
             every rank (from :func:`all_gather_with_grad`), used by the text
             -> region denominators; ``offset`` locates this rank's rows.
 
@@ -94,10 +93,10 @@ def infonce_loss(logits: Tensor,
     terms = r2t * pos.float()
     if symmetric:
         if gathered is None:
-            t2r = _text_to_region(logits, labels, weight, num_classes)
+            t2r = _text_to_region(logits, labels, num_classes)
         else:
-            all_logits, all_labels, all_weight, offset = gathered
-            t2r = _text_to_region(all_logits, all_labels, all_weight,
+            all_logits, all_labels, offset = gathered
+            t2r = _text_to_region(all_logits, all_labels,
                                   num_classes)[offset:offset + len(labels)]
         terms = 0.5 * (terms + t2r)
     if reduction == 'none':
@@ -171,8 +170,7 @@ class InfoNCELoss(nn.Module):
             num_classes = logits.size(1)
         gathered = None
         if self.symmetric and self.gather_across_ranks:
-            w = logits.new_ones(len(labels)) if weight is None else weight
-            gathered = all_gather_with_grad(logits, labels, w.float())
+            gathered = all_gather_with_grad(logits, labels)
         return self.loss_weight * infonce_loss(
             logits, labels, num_classes, weight, reduction, avg_factor,
             self.symmetric, gathered)

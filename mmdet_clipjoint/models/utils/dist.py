@@ -33,8 +33,8 @@ def reduce_mean_factor(value: Tensor, min_value: float = 1.0) -> Tensor:
 
 
 def all_gather_with_grad(
-        logits: Tensor, labels: Tensor,
-        weight: Tensor) -> Optional[Tuple[Tensor, Tensor, Tensor, int]]:
+        logits: Tensor,
+        labels: Tensor) -> Optional[Tuple[Tensor, Tensor, int]]:
     """Gather every rank's region rows, keeping the gradient of the logits.
 
     Ranks may hold different numbers of rows: they are padded to the
@@ -47,10 +47,9 @@ def all_gather_with_grad(
     Args:
         logits (Tensor): (N_r, K) this rank's rows.
         labels (Tensor): (N_r,) their labels.
-        weight (Tensor): (N_r,) their weights.
 
     Returns:
-        tuple | None: ``(logits (N, K), labels (N,), weight (N,), offset)``
+        tuple | None: ``(logits (N, K), labels (N,), offset)``
         over all ranks in rank order, ``offset`` being the index of this
         rank's first row; None when not running distributed.
     """
@@ -69,10 +68,8 @@ def all_gather_with_grad(
             else x
 
     g_logits = all_gather(padded(logits))  # differentiable
-    g_meta = [torch.zeros_like(padded(torch.stack(
-        [labels.float(), weight.float()], 1))) for _ in range(world)]
-    dist.all_gather(g_meta, padded(torch.stack(
-        [labels.float(), weight.float()], 1)))
+    g_labels = [torch.zeros_like(padded(labels)) for _ in range(world)]
+    dist.all_gather(g_labels, padded(labels))
     out_logits = torch.cat([g[:c] for g, c in zip(g_logits, counts)])
-    meta = torch.cat([g[:c] for g, c in zip(g_meta, counts)])
-    return (out_logits, meta[:, 0].long(), meta[:, 1], sum(counts[:rank]))
+    out_labels = torch.cat([g[:c] for g, c in zip(g_labels, counts)])
+    return out_logits, out_labels, sum(counts[:rank])
