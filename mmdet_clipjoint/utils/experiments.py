@@ -292,7 +292,6 @@ def run_experiment(cfg: Config,
     cfg = copy.deepcopy(cfg)
     max_iters = cfg.train_cfg.max_iters
     cfg.train_cfg.val_interval = curve_every or max_iters
-    cfg.train_cfg.val_begin = min(curve_every or max_iters, max_iters)
     runner = Runner.from_cfg(cfg)
     recorder = _ValRecorder()
     runner.register_hook(recorder)

@@ -6,6 +6,8 @@ import torch
 import torch.distributed as dist
 from torch import Tensor
 
+from mmdet.utils import reduce_mean
+
 __all__ = ['all_gather_with_grad', 'reduce_mean_factor']
 
 
@@ -26,10 +28,7 @@ def reduce_mean_factor(value: Tensor, min_value: float = 1.0) -> Tensor:
         Tensor: the mean over ranks (this rank's value when not
         distributed), detached, at least ``min_value``.
     """
-    value = value.detach().float().clone()
-    if _dist_ready():
-        dist.all_reduce(value.div_(dist.get_world_size()))
-    return value.clamp(min=min_value)
+    return reduce_mean(value.detach().float().clone()).clamp(min=min_value)
 
 
 def all_gather_with_grad(
