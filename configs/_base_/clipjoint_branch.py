@@ -1,14 +1,18 @@
 # What every ClipJoint config shares: the text bank, the branch's losses and
-# gradient bound, the bank's optimizer settings and the hooks. A main config
-# inherits a stock mmdet config *and* this file, and plugs the pieces in:
-#   text_bank=dict(_base_.clipjoint_text_bank, class_names='CocoDataset'),
-#   **_base_.clipjoint_branch,
-#   optim_wrapper = dict(paramwise_cfg=dict(
-#       custom_keys=_base_.clipjoint_paramwise_keys))
+# gradient bound, the heads' arguments, the bank's optimizer settings and the
+# hooks. A main config inherits a stock mmdet config *and* this file, and
+# plugs the pieces in (the stock keys cannot be set here: two bases may not
+# set the same key):
+#   model = dict(bbox_head=dict(_base_.clipjoint_dense_head,
+#                               type='ClipJointYOLOHead'))
+#   optim_wrapper = _base_.clipjoint_optim_wrapper
+#   custom_hooks = [*_base_.custom_hooks, *_base_.clipjoint_hooks]
+#   default_hooks = _base_.clipjoint_default_hooks
 # Defaults chosen on the synthetic benchmark: docs/benchmark_accuracy.md.
 custom_imports = dict(imports=['mmdet_clipjoint'], allow_failed_imports=False)
 
-# class_names is set by each config (a list, or 'CocoDataset' / 'VOCDataset')
+# class_names: a list, or 'CocoDataset' / 'VOCDataset' (the head pieces below
+# use COCO's; a config on another dataset replaces their text_bank)
 clipjoint_text_bank = dict(
     type='ContrastiveTextBank',
     embed_dim=512,
@@ -34,6 +38,22 @@ clipjoint_branch = dict(
     score_mode='det',  # zero inference cost
     fuse_alpha=0.5)
 
+# The arguments of a one-stage head (ClipJointYOLOHead on RTMDet,
+# ClipJointYOLOXHead): every positive location weighted by its IoU-based
+# target score, 3 mined hard negatives per positive.
+clipjoint_dense_head = dict(
+    text_bank=dict(clipjoint_text_bank, class_names='CocoDataset'),
+    proj_hidden=256,
+    quality_weight=True,
+    neg_pos_ratio=3,
+    **clipjoint_branch)
+
+# The arguments of the two-stage ClipJointBBoxHead (the 1024-d RoI feature).
+clipjoint_bbox_head = dict(
+    text_bank=dict(clipjoint_text_bank, class_names='CocoDataset'),
+    proj_hidden=1024,
+    **clipjoint_branch)
+
 # Text embeddings and temperatures are not ordinary weights: no weight decay
 # (AdamW's decoupled decay would pull tau towards 1 and the embeddings to 0),
 # and the embeddings learn 100x slower so that a CLIP initialisation is kept
@@ -43,5 +63,10 @@ clipjoint_paramwise_keys = {
     'text_bank.bg_embedding': dict(lr_mult=0.01, decay_mult=0.0),
     'text_bank.log_scale': dict(lr_mult=1.0, decay_mult=0.0),
 }
+clipjoint_optim_wrapper = dict(
+    paramwise_cfg=dict(custom_keys=clipjoint_paramwise_keys))
+
+# crash-safe checkpoint saving (write to .tmp, then rename)
+clipjoint_default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 clipjoint_hooks = [dict(type='ClipJointHook'), dict(type='RNGStateHook')]

@@ -8,15 +8,8 @@ _base_ = [
 model = dict(
     roi_head=dict(
         type='ClipJointRoIHead',
-        bbox_head=dict(
-            type='ClipJointBBoxHead',
-            text_bank=dict(
-                _base_.clipjoint_text_bank, class_names='CocoDataset'),
-            proj_hidden=1024,
-            **_base_.clipjoint_branch)))
+        bbox_head=dict(_base_.clipjoint_bbox_head, type='ClipJointBBoxHead')))
 
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys=_base_.clipjoint_paramwise_keys))
+optim_wrapper = _base_.clipjoint_optim_wrapper
 custom_hooks = _base_.clipjoint_hooks
-# crash-safe checkpoint saving (write to .tmp, then rename)
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+default_hooks = _base_.clipjoint_default_hooks

@@ -5,22 +5,21 @@ _base_ = [
     '../_base_/clipjoint_branch.py'
 ]
 
+voc_text_bank = dict(
+    _base_.clipjoint_text_bank,
+    class_names='VOCDataset',
+    prompt_aliases=dict(
+        diningtable='dining table',
+        pottedplant='potted plant',
+        tvmonitor='tv monitor'))
 model = dict(
     roi_head=dict(
         type='ClipJointRoIHead',
         bbox_head=dict(
+            _base_.clipjoint_bbox_head,
             type='ClipJointBBoxHead',
-            text_bank=dict(
-                _base_.clipjoint_text_bank,
-                class_names='VOCDataset',
-                prompt_aliases=dict(
-                    diningtable='dining table', pottedplant='potted plant',
-                    tvmonitor='tv monitor')),
-            proj_hidden=1024,
-            **_base_.clipjoint_branch)))
+            text_bank=voc_text_bank)))
 
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys=_base_.clipjoint_paramwise_keys))
+optim_wrapper = _base_.clipjoint_optim_wrapper
 custom_hooks = _base_.clipjoint_hooks
-# crash-safe checkpoint saving (write to .tmp, then rename)
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+default_hooks = _base_.clipjoint_default_hooks

@@ -7,17 +7,9 @@ _base_ = [
 ]
 
 model = dict(
-    bbox_head=dict(
-        type='ClipJointYOLOHead',
-        text_bank=dict(_base_.clipjoint_text_bank, class_names='CocoDataset'),
-        proj_hidden=256,
-        quality_weight=True,
-        neg_pos_ratio=3,
-        **_base_.clipjoint_branch))
+    bbox_head=dict(_base_.clipjoint_dense_head, type='ClipJointYOLOHead'))
 
-optim_wrapper = dict(
-    paramwise_cfg=dict(custom_keys=_base_.clipjoint_paramwise_keys))
+optim_wrapper = _base_.clipjoint_optim_wrapper
 # keep the stock EMAHook and PipelineSwitchHook
 custom_hooks = [*_base_.custom_hooks, *_base_.clipjoint_hooks]
-# crash-safe checkpoint saving (write to .tmp, then rename)
-default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
+default_hooks = _base_.clipjoint_default_hooks
