@@ -23,9 +23,10 @@ import time
 import numpy as np
 
 import mmdet_clipjoint  # noqa: F401
+from mmdet_clipjoint.benchmark.experiments import (DETECTORS, REPO_ROOT,
+                                                   SETTINGS,
+                                                   build_experiment_cfg)
 from mmdet_clipjoint.datasets import make_synthetic_dataset
-from mmdet_clipjoint.utils.experiments import (DETECTORS, REPO_ROOT, SETTINGS,
-                                               build_experiment_cfg)
 
 
 def parse_args(argv=None):

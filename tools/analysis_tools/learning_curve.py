@@ -19,20 +19,12 @@ Examples:
         --iters 600 --val-interval 150
 """
 import argparse
-import glob
-import json
 import os
-import os.path as osp
-import time
 
 import mmdet_clipjoint  # noqa: F401
-from mmdet_clipjoint.utils.benchmark_presets import (PRESETS, get_preset,
-                                                     prepare_benchmark_data,
-                                                     preset_pretrained,
-                                                     preset_run_data,
-                                                     preset_run_kwargs)
-from mmdet_clipjoint.utils.experiments import (CLIPJOINT_VARIANTS, DETECTORS,
-                                               SETTINGS, build_experiment_cfg)
+from mmdet_clipjoint.benchmark import (CLIPJOINT_VARIANTS, DETECTORS, PRESETS,
+                                       SETTINGS)
+from mmdet_clipjoint.benchmark.learning_curve import learning_curve
 
 
 def parse_args(argv=None):
@@ -64,51 +56,20 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     import torch
-    from mmengine.runner import Runner
     torch.set_num_threads(args.threads)
-    preset = get_preset(args.preset)
-    use_pt = preset['pretrained'] if args.pretrained is None \
-        else args.pretrained
-    iters = args.iters or 2 * preset['iters'][args.detector]
-    interval = args.val_interval or max(1, iters // 6)
-    data = prepare_benchmark_data(
-        osp.join(args.out, f'data_{args.preset}'), preset)
-    weights = preset_pretrained(preset, args.detector,
-                                args.pretrain_cache) if use_pt else None
-    name = (f'{args.preset}_{args.detector}_{args.method}_{args.setting}_'
-            f's{args.seed}_{iters}it' +
-            ('_scratch' if preset['pretrained'] and not use_pt else ''))
-    cfg = build_experiment_cfg(
-        args.detector, args.method,
-        preset_run_data(preset, data, args.setting),
-        osp.join(args.out, 'work_dirs', name), args.setting, args.seed,
-        val_interval=interval,
-        **preset_run_kwargs(preset, args.detector, iters, weights))
-    t = time.time()
-    Runner.from_cfg(cfg).train()
-    seconds = time.time() - t
-    logs = sorted(glob.glob(osp.join(cfg.work_dir, '*', 'vis_data',
-                                     'scalars.json')))
-    curve = []
-    with open(logs[-1]) as f:
-        for line in f:
-            rec = json.loads(line)
-            if 'coco/bbox_mAP' in rec:
-                # validation records carry no iteration (their step is the
-                # epoch, 0 here): they come every val_interval iterations
-                step = min((len(curve) + 1) * interval, iters)
-                curve.append((step, rec['coco/bbox_mAP'],
-                              rec['coco/bbox_mAP_50']))
-    init = f'from {osp.basename(weights)}' if weights else 'from scratch'
-    print(f'\n{name} ({init}): {seconds:.0f} s with {args.threads} threads '
-          f'(training + {len(curve)} validations)')
+    res = learning_curve(args.detector, args.method, args.preset,
+                         setting=args.setting, iters=args.iters,
+                         val_interval=args.val_interval, seed=args.seed,
+                         pretrained=args.pretrained,
+                         pretrain_cache=args.pretrain_cache, out=args.out)
+    print(f'\n{res["name"]} ({res["init"]}): {res["seconds"]:.0f} s with '
+          f'{args.threads} threads (training + {len(res["curve"])} '
+          'validations)')
     print('| iteration | bbox mAP x 100 | mAP50 x 100 |\n|---|---|---|')
-    for step, m, m50 in curve:
+    for step, m, m50 in res['curve']:
         print(f'| {step} | {100 * m:.1f} | {100 * m50:.1f} |')
-    with open(osp.join(args.out, name + '.json'), 'w') as f:
-        json.dump(dict(name=name, preset=args.preset, init=init,
-                       seconds=seconds, curve=curve), f, indent=1)
-    return curve
+    print(f'curve: {res["path"]}')
+    return res['curve']
 
 
 if __name__ == '__main__':

@@ -12,8 +12,8 @@ from mmengine.runner import Runner
 
 import mmdet_clipjoint  # noqa: F401
 from mmdet_clipjoint.datasets import SYNTHETIC_SOURCE_CLASSES
-from mmdet_clipjoint.utils import pretrain
-from mmdet_clipjoint.utils.experiments import build_experiment_cfg
+from mmdet_clipjoint.benchmark import pretrain
+from mmdet_clipjoint.benchmark.experiments import build_experiment_cfg
 
 # a tiny pre-training: 2 iterations on 4 source images
 TINY = dict(num_train=4, num_val=2, img_size=96, max_iters=2, batch_size=2)

@@ -12,7 +12,8 @@ import mmdet_clipjoint  # noqa: F401
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs
 from mmdet.utils import register_all_modules
-from mmdet_clipjoint.utils import branch_grad_share, shrink_config
+from mmdet_clipjoint.benchmark import branch_grad_share
+from mmdet_clipjoint.utils import shrink_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 CONFIGS = dict(

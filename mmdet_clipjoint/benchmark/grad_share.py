@@ -13,7 +13,7 @@ from typing import Dict, Iterable, Optional, Sequence
 import torch
 from torch import nn
 
-__all__ = ['BRANCH_LOSSES', 'branch_grad_share']
+__all__ = ['BRANCH_LOSSES', 'branch_grad_share', 'grad_share_at_init']
 
 #: the loss keys of the ClipJoint branch
 BRANCH_LOSSES = ('loss_contrast', 'loss_clip_ce')
@@ -68,3 +68,48 @@ def branch_grad_share(model: nn.Module,
     det_norm, branch_norm = float(d.norm()), float((a - d).norm())
     return dict(share=branch_norm / max(det_norm, 1e-30), det_norm=det_norm,
                 branch_norm=branch_norm)
+
+
+def grad_share_at_init(detector: str, bound: Optional[float], data: dict,
+                       work_dir: str) -> Dict[str, float]:
+    """:func:`branch_grad_share` of a main config at initialisation.
+
+    The detector's main ClipJoint config is shrunk for CPU
+    (:func:`~mmdet_clipjoint.utils.shrink_config`, 128 px, ``data``'s
+    classes, random text bank) with ``max_grad_share=bound`` (None:
+    unbounded) and fed one batch of ``mmdet.testing.demo_mm_inputs``
+    (2 images, 3 + 2 boxes).
+
+    Args:
+        detector (str): Key of :data:`~.experiments.DETECTORS`.
+        bound (float, optional): The head's ``max_grad_share``.
+        data (dict): ``make_synthetic_dataset`` output (its classes).
+        work_dir (str): The shrunk config's work dir.
+    """
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmengine.dataset import pseudo_collate
+
+    from mmdet.registry import MODELS
+    from mmdet.testing import demo_mm_inputs
+    from ..utils import shrink_config
+    from .experiments import DETECTORS, REPO_ROOT
+    cfg = shrink_config(
+        Config.fromfile(osp.join(REPO_ROOT, DETECTORS[detector]['clipjoint'])),
+        data, work_dir, img_size=128)
+    head = cfg.model.roi_head.bbox_head if detector == 'frcnn' else \
+        cfg.model.bbox_head
+    head.text_bank.update(init_source='random', cache_dir=None)
+    head.max_grad_share = bound
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    packed = demo_mm_inputs(batch_size=2, image_shapes=[(3, 128, 128)] * 2,
+                            num_items=[3, 2],
+                            num_classes=len(data['classes']))
+    batch = pseudo_collate([
+        dict(inputs=i, data_samples=s)
+        for i, s in zip(packed['inputs'], packed['data_samples'])
+    ])
+    return branch_grad_share(model, batch)

@@ -12,7 +12,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from .small_config import shrink_config
+from ..utils.small_config import shrink_config
 
 __all__ = [
     'DETECTORS', 'SETTINGS', 'CLIPJOINT_VARIANTS', 'REPO_ROOT',
@@ -123,7 +123,7 @@ def build_experiment_cfg(detector: str,
         pretrained: Checkpoint whose ``backbone.*`` / ``neck.*`` weights
             initialise the backbone and the neck (mmengine ``Pretrained``
             init with a prefix), e.g. the synthetic pre-training of
-            :func:`mmdet_clipjoint.utils.pretrain.ensure_pretrained_trunk`;
+            :func:`mmdet_clipjoint.benchmark.pretrain.ensure_pretrained_trunk`;
             None starts from random weights.
         noise_type: ``symmetric`` or ``pairwise`` (class-dependent, through
             ``flip_map``) label noise in the noisy settings.
@@ -133,7 +133,7 @@ def build_experiment_cfg(detector: str,
         subsample_long_tail: In the long-tailed settings, subsample
             ``data``'s training set with ``LongTailDataset`` (default);
             False when ``data`` is already long-tailed (a generated long
-            tail, see ``mmdet_clipjoint.utils.benchmark_presets``).
+            tail, see ``mmdet_clipjoint.benchmark.presets``).
         **shrink: Passed to :func:`shrink_config` (img_size, max_iters,
             batch_size, lr, ...).
     """

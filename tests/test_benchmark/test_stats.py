@@ -4,8 +4,8 @@ import math
 
 import pytest
 
-from mmdet_clipjoint.utils import stats
-from mmdet_clipjoint.utils.stats import format_paired, paired_diff, t_quantile
+from mmdet_clipjoint.benchmark import stats
+from mmdet_clipjoint.benchmark.stats import format_paired, paired_diff, t_quantile
 
 
 def test_known_interval():

@@ -38,7 +38,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from .file_lock import LockTimeout, exclusive_lock
+from ..utils.file_lock import LockTimeout, exclusive_lock
 
 __all__ = [
     'PRETRAIN_DEFAULTS', 'PRETRAIN_VERSION', 'default_pretrain_cache',
@@ -79,7 +79,7 @@ def pretrain_params(detector: str, **overrides) -> dict:
     """Every parameter of one pre-training (what the cache key digests).
 
     Args:
-        detector: Key of :data:`~mmdet_clipjoint.utils.experiments.DETECTORS`.
+        detector: Key of :data:`~mmdet_clipjoint.benchmark.experiments.DETECTORS`.
         **overrides: Any of ``num_train``, ``num_val``, ``img_size``,
             ``max_iters``, ``batch_size``, ``lr`` (default:
             :data:`PRETRAIN_DEFAULTS`), ``classes`` (default:

@@ -10,7 +10,7 @@ Shared by ``tools/benchmark_accuracy.py`` and
   or ``'B'`` (:data:`~mmdet_clipjoint.datasets.SYNTHETIC_CLASSES_B`);
   ``data_seed``: its generator seed;
 * ``seeds``, ``settings`` (keys of
-  :data:`~mmdet_clipjoint.utils.experiments.SETTINGS`), ``iters`` and
+  :data:`~mmdet_clipjoint.benchmark.experiments.SETTINGS`), ``iters`` and
   ``batch`` per detector;
 * ``noise_type``: ``'symmetric'`` or ``'pairwise'`` (class-dependent, along
   the vocabulary's confusable map);
@@ -24,7 +24,7 @@ Shared by ``tools/benchmark_accuracy.py`` and
   class frequencies: as many instances as clean, ratio 50 from head to
   tail);
 * ``pretrained``: start backbone + neck from the synthetic pre-training
-  (:mod:`mmdet_clipjoint.utils.pretrain`); ``pretrain``: its parameter
+  (:mod:`mmdet_clipjoint.benchmark.pretrain`); ``pretrain``: its parameter
   overrides per detector (None: the defaults).
 """
 import copy
@@ -36,7 +36,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from .experiments import SETTINGS
-from .file_lock import exclusive_lock
+from ..utils.file_lock import exclusive_lock
 
 __all__ = [
     'LR', 'PRESETS', 'get_preset', 'preset_classes', 'preset_class_order',
@@ -217,7 +217,7 @@ def preset_run_kwargs(preset: dict,
                       max_iters: Optional[int] = None,
                       pretrained: Optional[str] = None) -> dict:
     """Keyword arguments of
-    :func:`~mmdet_clipjoint.utils.experiments.build_experiment_cfg` for one
+    :func:`~mmdet_clipjoint.benchmark.experiments.build_experiment_cfg` for one
     run of the preset (image size, schedule, batch, lr, label stress,
     pre-trained start)."""
     preset = get_preset(preset)
@@ -239,7 +239,7 @@ def preset_pretrained(preset: dict,
                       wait: bool = True) -> Optional[str]:
     """The preset's pre-trained backbone + neck for ``detector`` (trained
     and cached on the first call, see
-    :func:`~mmdet_clipjoint.utils.pretrain.ensure_pretrained_trunk`, whose
+    :func:`~mmdet_clipjoint.benchmark.pretrain.ensure_pretrained_trunk`, whose
     ``wait`` this passes on); the pre-training runs at the preset's image
     size."""
     from .pretrain import ensure_pretrained_trunk

@@ -1,0 +1,124 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""mmdet_clipjoint.benchmark.accuracy_report and the run locks of
+mmdet_clipjoint.benchmark.accuracy: tables from hand-made run records."""
+import os
+import os.path as osp
+import subprocess
+import sys
+
+import pytest
+
+from mmdet_clipjoint.benchmark import accuracy_report
+from mmdet_clipjoint.benchmark import presets as benchmark_presets
+from mmdet_clipjoint.benchmark.experiments import REPO_ROOT
+from mmdet_clipjoint.utils.file_lock import LockTimeout, exclusive_lock
+
+
+def test_workers_share_runs_through_locks(tmp_path):
+    """The benchmark's workers claim a run with a lock that does not wait
+    (``exclusive_lock(timeout=0)``): held by a live worker -> skipped."""
+    lock = str(tmp_path / 'run.json.lock')
+
+    def claim():
+        try:
+            with exclusive_lock(lock, timeout=0):
+                assert open(lock).read() == str(os.getpid())
+                # held by a live process (this one): another worker skips
+                with pytest.raises(LockTimeout):
+                    with exclusive_lock(lock, timeout=0):
+                        pass
+            return True
+        except LockTimeout:
+            return False
+
+    assert claim()  # free: taken, holds our pid, released afterwards
+    assert not osp.exists(lock)
+    # a killed worker's lock is stale: taken over
+    dead = subprocess.run([sys.executable, '-c',
+                           'import os; print(os.getpid())'],
+                          capture_output=True, text=True).stdout.strip()
+    with open(lock, 'w') as f:
+        f.write(dead)
+    assert claim()
+    # a live holder's lock (this process wrote it) is not taken
+    with open(lock, 'w') as f:
+        f.write(str(os.getpid()))
+    assert not claim()
+    # the benchmark uses exactly this lock for its runs
+    src = open(osp.join(REPO_ROOT, 'mmdet_clipjoint', 'benchmark',
+                        'accuracy.py')).read()
+    assert "exclusive_lock(path + '.lock', timeout=0)" in src
+
+
+def test_report_states_instances_per_setting(synthetic_coco):
+    runs = [dict(setting='imbalanced', train_stats=dict(
+                 class_counts=[3, 2, 1])),
+            dict(setting='imbalanced', train_stats=dict(
+                 class_counts=[4, 2, 1])),
+            dict(setting='clean', train_stats={})]
+    clean = sum(benchmark_presets.count_instances(synthetic_coco))
+    line = accuracy_report.instances_line(runs, synthetic_coco)
+    assert line == (f'clean {clean}, imbalanced 6-7 '
+                    f'({100 * 6.5 / clean:.0f} %)')
+    summ = accuracy_report.summarise(
+        {'coco/bbox_mAP': 0.5, 'coco/bbox_mAP_50': 0.7,
+         'coco/a_precision': 0.2, 'coco/b_precision': 0.4,
+         'coco/c_precision': float('nan')},
+        ['a', 'b', 'c'], rare=['b', 'c'])
+    assert summ['AP_rare'] == pytest.approx(0.2)  # (0.4 + 0) / 2
+
+
+def test_paired_differences_use_the_same_seed():
+    paired = accuracy_report.paired_lines
+
+    def rec(method, seed, m):
+        return dict(detector='rtmdet', method=method, setting='clean',
+                    seed=seed, summary=dict(mAP=m, AP_rare=m / 2))
+
+    # seed 1's stock is far better than seed 0's: only pairing by seed
+    # shows that ClipJoint is ahead on both
+    runs = [rec('stock', 0, 0.10), rec('stock', 1, 0.30),
+            rec('clipjoint', 0, 0.12), rec('clipjoint', 1, 0.31),
+            rec('clipjoint', 2, 0.50)]  # no stock run of seed 2: unpaired
+    lines = paired(runs, ['clean'])
+    row = [x for x in lines if x.startswith('| RTMDet-tiny | ClipJoint |')]
+    # diffs 0.02 and 0.01: mean 1.5, t_{0.975,1} * sd / sqrt(2) = 6.4
+    assert row == ['| RTMDet-tiny | ClipJoint | +1.5 [-4.9, +7.9] 2/2 tie | '
+                   '+0.8 [-2.4, +3.9] 2/2 tie |']
+    assert paired([r for r in runs if r['method'] == 'stock'],
+                  ['clean']) == []
+    # ClipJoint is also paired with the long-tail peers, seed by seed
+    frcnn = [dict(r, detector='frcnn') for r in runs] + [
+        dict(detector='frcnn', method='seesaw', setting='clean', seed=s,
+             summary=dict(mAP=m, AP_rare=0.0))
+        for s, m in ((0, 0.11), (1, 0.27))]
+    lines = paired(frcnn, ['clean'])
+    assert '### ClipJoint minus the long-tail peers, paired by seed (x 100)' \
+        in lines
+    row = [x for x in lines if x.startswith('| Faster R-CNN | ClipJoint − ')]
+    # diffs 0.01 and 0.04: mean 2.5, half width 12.706 * 2.12 / sqrt(2)
+    assert row[0].startswith('| Faster R-CNN | ClipJoint − Seesaw | +2.5 ')
+    assert row[0].count('2/2') == 2
+
+
+def test_paired_ablation_table_pairs_variant_with_both_twins():
+    def rec(method, seed, m, fuse=None):
+        r = dict(detector='frcnn', method=method, setting='clean', seed=seed,
+                 summary=dict(mAP=m), score_modes={})
+        if fuse is not None:
+            r['score_modes']['fuse'] = dict(mAP=fuse)
+        return r
+
+    main = [rec('stock', 0, 0.10), rec('stock', 1, 0.20),
+            rec('clipjoint', 0, 0.05), rec('clipjoint', 1, 0.15)]
+    variant = [rec('clipjoint-w0.25', 1, 0.25, fuse=0.2),
+               rec('clipjoint-w0.25', 0, 0.08, fuse=0.1),
+               rec('clipjoint-w0.25', 7, 0.9)]  # seed 7 has no twins
+    lines = accuracy_report.ablation_table(main, variant)
+    # paired by seed: var - stock = -2, +5; var - ClipJoint = +3, +10
+    # (x 100); half width t_{0.975,1} * sd / sqrt(2) = 12.706 * 3.5 = 44.5
+    assert lines[2:] == [
+        '| Faster R-CNN | clipjoint-w0.25 | clean | 0,1 | 15.0 ± 5.0 | '
+        '10.0 ± 5.0 | 16.5 ± 8.5 | +1.5 [-43.0, +46.0] 1/2 tie | '
+        '+6.5 [-38.0, +51.0] 2/2 tie | 15.0 ± 5.0 |'
+    ]
