@@ -17,7 +17,7 @@ import os
 import os.path as osp
 import platform
 from collections import defaultdict
-from typing import Dict, List, Optional, Sequence
+from typing import List, Sequence
 
 import numpy as np
 

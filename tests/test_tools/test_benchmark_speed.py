@@ -1,6 +1,6 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """tools/benchmark_speed.py: a tiny in-process run (64 px, 1 repetition)
-and its helpers. Checks the structure of the report and that the final
+and its helpers in mmdet_clipjoint.benchmark. Checks the structure of the report and that the final
 ``ratios:`` line parses -- never timings."""
 import importlib.util
 import json
@@ -10,6 +10,8 @@ import re
 
 import pytest
 import torch
+
+from mmdet_clipjoint.benchmark import speed, speed_report, timing
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOL = osp.join(ROOT, 'tools', 'benchmark_speed.py')
@@ -27,13 +29,13 @@ def tool():
     return mod
 
 
-def available(tool):
-    return [k for k, s in tool.DETECTORS.items()
+def available():
+    return [k for k, s in speed.SPEED_DETECTORS.items()
             if osp.isfile(osp.join(ROOT, s['clipjoint']))]
 
 
 def test_tiny_run_report_structure(tool, tmp_path, capsys):
-    dets = available(tool)
+    dets = available()
     assert 'frcnn' in dets
     threads = torch.get_num_threads()
     res = tool.main([
@@ -48,7 +50,7 @@ def test_tiny_run_report_structure(tool, tmp_path, capsys):
     m = RATIOS_RE.fullmatch(last)
     assert m, last
     assert all(NUM_RE.fullmatch(g) for g in m.groups()), last
-    parsed = tool.parse_ratios_line(last)
+    parsed = speed_report.parse_ratios_line(last)
     assert set(parsed) == {'frcnn', 'rtmdet'}
     for key, vals in parsed.items():
         assert set(vals) == {'det', 'fuse', 'train'}
@@ -96,7 +98,7 @@ def test_text_bank_timing_structure(tool, tmp_path):
     args = tool.parse_args(['--quick', '--clip-model', name,
                             '--text-classes', '3', '--text-templates', '1',
                             '2'])
-    out = tool.bench_text_bank(args, str(tmp_path), log=lambda *a: None)
+    out = speed.bench_text_bank(args, str(tmp_path), log=lambda *a: None)
     assert out['classes'] == 3
     for k in ('build_s', 'encode_T1_s', 'encode_T2_s', 'cached_first_call_s',
               'cached_second_call_s'):
@@ -104,28 +106,28 @@ def test_text_bank_timing_structure(tool, tmp_path):
     assert out['cache_consistent'] is True
 
 
-def test_helpers(tool):
-    s = tool.summarize([3.0, 1.0, 2.0, 4.0])
+def test_helpers():
+    s = timing.summarize([3.0, 1.0, 2.0, 4.0])
     assert s['median'] == 2.5 and s['min'] == 1.0 and s['max'] == 4.0
     assert s['q1'] <= s['median'] <= s['q3'] and s['n'] == 4
-    assert math.isnan(tool.summarize([])['median'])
-    assert tool.paired_ratios([2.0, 3.0], [1.0, 2.0]) == [2.0, 1.5]
+    assert math.isnan(timing.summarize([])['median'])
+    assert timing.paired_ratios([2.0, 3.0], [1.0, 2.0]) == [2.0, 1.5]
 
     # interleaving: every function once per round, the order rotates
     calls = []
-    times = tool.interleaved({n: (lambda n=n: calls.append(n))
+    times = timing.interleaved({n: (lambda n=n: calls.append(n))
                               for n in 'abc'}, reps=2, warmup=1,
                              device='cpu')
     assert calls == list('abcbcacab')
     assert all(len(v) == 2 for v in times['wall'].values())
 
-    tool.check_shared_keys([], ['roi_head.bbox_head.text_bank.embeddings'])
+    speed.check_shared_keys([], ['roi_head.bbox_head.text_bank.embeddings'])
     with pytest.raises(AssertionError, match='lacks'):
-        tool.check_shared_keys(['backbone.conv1.weight'], [])
+        speed.check_shared_keys(['backbone.conv1.weight'], [])
     with pytest.raises(AssertionError, match='ClipJoint-specific'):
-        tool.check_shared_keys([], ['roi_head.bbox_head.fc_other.weight'])
+        speed.check_shared_keys([], ['roi_head.bbox_head.fc_other.weight'])
 
-    line = tool.ratios_line(dict(settings=dict(batches=[1]), detectors={}))
+    line = speed_report.ratios_line(dict(settings=dict(batches=[1]), detectors={}))
     assert RATIOS_RE.fullmatch(line)
-    assert all(math.isnan(v) for d in tool.parse_ratios_line(line).values()
+    assert all(math.isnan(v) for d in speed_report.parse_ratios_line(line).values()
                for v in d.values())

@@ -1,0 +1,424 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""Speed and memory of ClipJoint next to its stock twin, in one process.
+
+For each detector it builds the ClipJoint model once per score mode and the
+stock detector, all carrying the *same* weights (the ClipJoint state dict is
+loaded into the stock model with ``strict=False``; only ClipJoint-specific
+keys may be left over), and measures them interleaved
+(:mod:`.timing`): inference latency at each batch size, the training step,
+peak memory, parameters and FLOPs, optionally a per-op profile and the
+one-off text-bank initialisation. The report is :mod:`.speed_report`; the
+command line (and the meaning of every option) is
+``tools/benchmark_speed.py``.
+"""
+import copy
+import math
+import gc
+import os.path as osp
+import re
+import tempfile
+import time
+from typing import Optional, Sequence
+
+import numpy as np
+import torch
+
+from ..utils.small_config import small_roi_budgets
+from .experiments import REPO_ROOT
+from .timing import (count_flops, interleaved, num_params, peak_memory,
+                     profile_diff, timing_entry)
+
+__all__ = [
+    'SPEED_DETECTORS', 'SCORE_MODES', 'SPEED_PRESETS', 'load_cfg',
+    'prepare_model_cfg', 'check_shared_keys', 'build_pair', 'make_batch',
+    'build_optim_wrapper', 'bench_detector', 'bench_text_bank',
+    'run_speed_benchmark'
+]
+
+#: stock config (mmdet's) and its ClipJoint twin (ours, relative to the repo)
+SPEED_DETECTORS = dict(
+    frcnn=dict(
+        name='Faster R-CNN R50-FPN',
+        stock='mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
+        clipjoint='configs/clipjoint_faster-rcnn/'
+        'clipjoint-faster-rcnn_r50_fpn_1x_coco.py'),
+    rtmdet=dict(
+        name='RTMDet-tiny',
+        stock='mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
+        clipjoint='configs/clipjoint_rtmdet/'
+        'clipjoint-rtmdet_tiny_8xb32-300e_coco.py'),
+)
+SCORE_MODES = ('det', 'clip', 'fuse')
+#: substrings that mark a state-dict key as ClipJoint-only (the branch)
+CLIPJOINT_KEY_PATTERNS = ('text_bank', 'proj', 'contrast', 'embed', 'clip')
+
+SPEED_PRESETS = dict(
+    # < 2 min on 2 shared CPU cores, R18 backbone for Faster R-CNN
+    quick=dict(img_size=128, reps=11, reps_batched=3, train_reps=5, warmup=1,
+               batches=[1], train_batch=2,
+               light_backbone=True, small_rois=True, aa=False, memory=True,
+               flops=True, profile=0, text_bank=False),
+    full=dict(img_size=320, reps=15, reps_batched=5, train_reps=9, warmup=2,
+              batches=[1, 8],
+              train_batch=2, light_backbone=False, small_rois=False,
+              aa=True, memory=True, flops=True, profile=5, text_bank=True),
+)
+
+
+def load_cfg(path: str, tmp_dir: str):
+    """Load a config file; ``mmdet::`` paths through a one-line child."""
+    from mmengine.config import Config
+    if '::' not in path:
+        path = path if osp.isabs(path) else osp.join(REPO_ROOT, path)
+        return Config.fromfile(path)
+    child = osp.join(tmp_dir, re.sub(r'\W', '_', path) + '.py')
+    with open(child, 'w') as f:
+        f.write(f"_base_ = '{path}'\n")
+    return Config.fromfile(child)
+
+
+def _walk(node, fn):
+    if isinstance(node, dict):
+        fn(node)
+        for v in node.values():
+            _walk(v, fn)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            _walk(v, fn)
+
+
+def prepare_model_cfg(cfg, light_backbone: bool,
+                      score_mode: Optional[str] = None,
+                      small_rois: bool = False) -> dict:
+    """The model config, made buildable offline and identical in shape.
+
+    * no pretrained backbone download (``init_cfg=None``);
+    * optionally ResNet-50 -> ResNet-18 and the RoI budgets of the
+      project's CPU tests (RPN: 200 pre-NMS / 100 proposals, 64 sampled
+      RoIs per image), the same for the stock model and its twin;
+    * text banks: ``init_source='random'``, no cache;
+    * ``score_mode`` set on every ClipJoint head that has one.
+    """
+    model = copy.deepcopy(cfg.model)
+    backbone = model.get('backbone', {})
+    backbone['init_cfg'] = None
+    if light_backbone and backbone.get('type') == 'ResNet' and \
+            backbone.get('depth', 18) > 18:
+        backbone.update(depth=18)
+        if model.get('neck', {}).get('type') == 'FPN':
+            model.neck['in_channels'] = [64, 128, 256, 512]
+    if small_rois:
+        small_roi_budgets(model)
+    found = []
+
+    def fix(d):
+        if d.get('type') == 'ContrastiveTextBank':
+            d.update(init_source='random', cache_dir=None)
+        if score_mode is not None and 'score_mode' in d:
+            d['score_mode'] = score_mode
+            found.append(d.get('type'))
+
+    _walk(model, fix)
+    if score_mode is not None and not found:
+        raise ValueError('No head with a `score_mode` in the ClipJoint '
+                         'config: cannot benchmark the score modes.')
+    return model
+
+
+def check_shared_keys(missing: Sequence[str],
+                      unexpected: Sequence[str]) -> None:
+    """The stock model must receive every weight; only ClipJoint-specific
+    keys may be left over."""
+    if missing:
+        raise AssertionError(
+            f'The stock model lacks {len(missing)} weights in the ClipJoint '
+            f'state dict (first: {list(missing)[:5]}): backbone/neck/head '
+            'are not identical.')
+    foreign = [k for k in unexpected
+               if not any(p in k for p in CLIPJOINT_KEY_PATTERNS)]
+    if foreign:
+        raise AssertionError(
+            'ClipJoint state-dict keys unknown to the stock model that do '
+            f'not look ClipJoint-specific: {foreign[:5]}')
+    if not unexpected:
+        raise AssertionError('The ClipJoint model has no extra weights: is '
+                             'its config the ClipJoint one?')
+
+
+def build_pair(spec: dict, light_backbone: bool, device: str, tmp_dir: str,
+               modes: Sequence[str] = SCORE_MODES,
+               small_rois: bool = False) -> dict:
+    """Build stock + one ClipJoint model per score mode, same weights.
+
+    Returns:
+        dict: ``models`` ({'stock', 'det', 'clip', 'fuse'} -> model in eval
+        mode), ``cfg_stock`` / ``cfg_clipjoint`` (full configs), and
+        ``extra_keys`` (the ClipJoint-only state-dict keys).
+    """
+    from mmdet.registry import MODELS
+    cfg_cj = load_cfg(spec['clipjoint'], tmp_dir)
+    cfg_st = load_cfg(spec['stock'], tmp_dir)
+    torch.manual_seed(0)
+    first = MODELS.build(prepare_model_cfg(cfg_cj, light_backbone,
+                                           modes[0], small_rois))
+    first.init_weights()
+    state = first.state_dict()
+    models = {modes[0]: first}
+    for mode in modes[1:]:
+        m = MODELS.build(
+            prepare_model_cfg(cfg_cj, light_backbone, mode, small_rois))
+        m.load_state_dict(state, strict=True)
+        models[mode] = m
+    stock = MODELS.build(
+        prepare_model_cfg(cfg_st, light_backbone, None, small_rois))
+    missing, unexpected = stock.load_state_dict(state, strict=False)
+    check_shared_keys(missing, unexpected)
+    out = dict(stock=stock)
+    out.update(models)
+    for m in out.values():
+        m.to(device).eval()
+    return dict(models=out, cfg_stock=cfg_st, cfg_clipjoint=cfg_cj,
+                extra_keys=sorted(unexpected))
+
+
+def make_batch(batch: int, img_size: int, seed: int = 0) -> dict:
+    """A fixed random batch (uint8 images, 3 random boxes each)."""
+    from mmdet.testing import demo_mm_inputs
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    return demo_mm_inputs(batch_size=batch,
+                          image_shapes=[(3, img_size, img_size)] * batch,
+                          num_items=[3] * batch, num_classes=80)
+
+
+def build_optim_wrapper(model, cfg):
+    """The config's optimizer with lr 0 (identical work, no drift)."""
+    from mmengine.optim import build_optim_wrapper as _build
+    ow = copy.deepcopy(cfg.optim_wrapper)
+    if ow.get('type') == 'AmpOptimWrapper':
+        ow['type'] = 'OptimWrapper'
+        ow.pop('loss_scale', None)
+    ow.pop('clip_grad', None)
+    ow.optimizer['lr'] = 0.0
+    return _build(model, ow)
+
+
+def _same_predictions(a, b) -> bool:
+    for x, y in zip(a, b):
+        p, q = x.pred_instances, y.pred_instances
+        if p.bboxes.shape != q.bboxes.shape or not torch.equal(
+                p.labels, q.labels):
+            return False
+        if not (torch.allclose(p.bboxes, q.bboxes, atol=1e-4)
+                and torch.allclose(p.scores, q.scores, atol=1e-5)):
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------
+# one detector
+# --------------------------------------------------------------------------
+def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
+    """Every measurement of one detector (stock vs ClipJoint)."""
+    spec = SPEED_DETECTORS[key]
+    device = args.device
+    t_build = time.perf_counter()
+    modes = list(args.modes)
+    pair = build_pair(spec, args.light_backbone, device, tmp_dir,
+                      modes=modes, small_rois=args.small_rois)
+    models = pair['models']
+    variants = ['stock'] + modes
+    main_mode = 'fuse' if 'fuse' in modes else modes[-1]
+    res = dict(
+        name=spec['name'] + (' (R18 backbone)' if args.light_backbone
+                             and key == 'frcnn' else ''),
+        stock_config=spec['stock'], clipjoint_config=spec['clipjoint'],
+        clipjoint_only_keys=len(pair['extra_keys']),
+        build_s=time.perf_counter() - t_build,
+        params=dict(stock=num_params(models['stock']),
+                    clipjoint=num_params(models[main_mode])),
+        infer={}, train={}, memory={}, flops={})
+    log(f'[{key}] built stock + ClipJoint x{len(modes)} '
+        f"({res['params']['stock'] / 1e6:.2f} M vs "
+        f"{res['params']['clipjoint'] / 1e6:.2f} M params, "
+        f"{res['clipjoint_only_keys']} ClipJoint-only keys) in "
+        f"{res['build_s']:.1f} s")
+
+    # ---- inference ------------------------------------------------------
+    # 'stock_aa': the stock model timed a second time per round, an A/A
+    # control whose ratio to 'stock' shows the noise floor of the machine
+    for bs in args.batches:
+        first = bs == args.batches[0]
+        timed_variants = variants + (['stock_aa'] if args.aa and first
+                                     else [])
+        data = make_batch(bs, args.img_size)
+
+        def infer(m, data=data):
+            with torch.no_grad():
+                return m.test_step(data)
+
+        outs = {v: infer(models[v]) for v in variants}  # + equality check
+        if first:
+            res['det_equals_stock'] = _same_predictions(
+                outs['stock'], outs['det'])
+            # the post-processing work (score filter, NMS) depends on the
+            # scores, which differ between modes (random weights!)
+            res['detections'] = {
+                v: sum(len(o.pred_instances) for o in outs[v]) / bs
+                for v in variants}
+        del outs
+        times = interleaved(
+            {v: (lambda m=models[v.replace('_aa', '')]: infer(m))
+             for v in timed_variants},
+            args.reps if first else args.reps_batched,
+            args.warmup if first else min(args.warmup, 1), device)
+        entry = {v: timing_entry(times, v, None if v == 'stock' else 'stock',
+                                 per=bs) for v in timed_variants}
+        res['infer'][f'bs{bs}'] = entry
+        log(f'[{key}] inference bs{bs}: ' + ', '.join(
+            f"{v} {entry[v]['time']['median'] * 1e3:.1f} ms/img" +
+            (f" (x{entry[v]['ratio']['median']:.3f})" if v != 'stock'
+             else '') for v in timed_variants))
+        if args.memory:
+            res['memory'][f'infer_bs{bs}'] = {
+                v: peak_memory(lambda m=models[v]: infer(m), device)
+                for v in variants}
+        if args.flops and bs == 1:
+            res['flops'] = {
+                v: count_flops(lambda m=models[v]: infer(m))
+                for v in variants}
+        if args.profile and bs == 1:
+            res['profile'] = dict(infer_bs1=profile_diff(
+                {v: (lambda m=models[v]: infer(m))
+                 for v in ('stock', main_mode)}, 'stock', args.profile,
+                device=device))
+
+    # ---- training step --------------------------------------------------
+    if not args.train:
+        return res
+    # the score mode only matters at inference: train one ClipJoint model
+    train_models = dict(stock=models['stock'], clipjoint=models[main_mode])
+    for v in modes:
+        if v != main_mode:
+            del models[v]
+    gc.collect()
+    wrappers = dict(
+        stock=build_optim_wrapper(train_models['stock'], pair['cfg_stock']),
+        clipjoint=build_optim_wrapper(train_models['clipjoint'],
+                                      pair['cfg_clipjoint']))
+    data = make_batch(args.train_batch, args.img_size, seed=1)
+    for m in train_models.values():
+        m.train()
+
+    def step(name):
+        train_models[name].train_step(data, wrappers[name])
+
+    names = list(train_models) + (['stock_aa'] if args.aa else [])
+    times = interleaved({n: (lambda n=n.replace('_aa', ''): step(n))
+                         for n in names}, args.train_reps,
+                        max(args.warmup, 1), device)
+    res['train'] = dict(batch=args.train_batch)
+    for n in names:
+        res['train'][n] = timing_entry(times, n,
+                                       None if n == 'stock' else 'stock')
+    log(f"[{key}] train step bs{args.train_batch}: " + ', '.join(
+        f"{n} {res['train'][n]['time']['median']:.3f} s" +
+        (f" (x{res['train'][n]['ratio']['median']:.3f})" if n != 'stock'
+         else '') for n in names))
+    if args.memory:
+        res['memory']['train'] = {
+            n: peak_memory(lambda n=n: step(n), device)
+            for n in train_models}
+    if args.profile:
+        res.setdefault('profile', {})['train'] = profile_diff(
+            {n: (lambda n=n: step(n)) for n in train_models}, 'stock',
+            args.profile, device=device)
+    return res
+
+
+# --------------------------------------------------------------------------
+# text-bank initialisation (one-off)
+# --------------------------------------------------------------------------
+def bench_text_bank(args, tmp_dir: str, log=print) -> dict:
+    """CLIP ViT-B/32 (random weights) text encoding of C x T prompts, and
+    the file-cache path of :func:`encode_class_names_cached`."""
+    from mmdet.datasets import CocoDataset
+
+    from mmdet_clipjoint.models.utils.clip_text import (
+        ENSEMBLE_TEMPLATES, build_clip_model, encode_class_names,
+        encode_class_names_cached)
+    model_name = args.clip_model
+    names = list(CocoDataset.METAINFO['classes'])[:args.text_classes]
+    out = dict(model=model_name, classes=len(names),
+               threads=torch.get_num_threads())
+    t0 = time.perf_counter()
+    clip = build_clip_model(model_name, None)
+    out['build_s'] = time.perf_counter() - t0
+    for t_count in args.text_templates:
+        templates = (list(ENSEMBLE_TEMPLATES) * math.ceil(
+            t_count / len(ENSEMBLE_TEMPLATES)))[:t_count]
+        t0 = time.perf_counter()
+        encode_class_names(names, model_name, None, templates, model=clip)
+        out[f'encode_T{t_count}_s'] = time.perf_counter() - t0
+        log(f'[text bank] {model_name} C={len(names)} x T={t_count}: '
+            f"{out[f'encode_T{t_count}_s']:.2f} s")
+    # the cache is only used for real weights: a local checkpoint file
+    ckpt = osp.join(tmp_dir, 'clip_random.pt')
+    torch.save(clip.state_dict(), ckpt)
+    del clip
+    cache = osp.join(tmp_dir, 'text_cache')
+    templates = list(ENSEMBLE_TEMPLATES[:1])
+    t0 = time.perf_counter()
+    a = encode_class_names_cached(names, model_name, ckpt, templates, cache)
+    out['cached_first_call_s'] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    b = encode_class_names_cached(names, model_name, ckpt, templates, cache)
+    out['cached_second_call_s'] = time.perf_counter() - t0
+    out['cache_consistent'] = bool(torch.allclose(a, b))
+    log(f"[text bank] cached path T=1: first call (load checkpoint + "
+        f"encode + save) {out['cached_first_call_s']:.2f} s, second call "
+        f"{out['cached_second_call_s'] * 1e3:.1f} ms")
+    return out
+
+
+def run_speed_benchmark(args, command: str, log=print) -> dict:
+    """Every measurement requested by ``args`` (the options of
+    ``tools/benchmark_speed.py``, presets applied); returns the results.
+
+    Args:
+        args: Parsed options (``argparse.Namespace``).
+        command: The command line, recorded in the results.
+        log: Where progress lines go.
+    """
+    from .speed_report import environment, ratios_line
+    keys = args.detectors
+    if keys is None:
+        keys = [k for k in SPEED_DETECTORS
+                if osp.isfile(osp.join(REPO_ROOT, SPEED_DETECTORS[k]['clipjoint']))]
+        for k in SPEED_DETECTORS:
+            if k not in keys:
+                log(f"[{k}] skipped: {SPEED_DETECTORS[k]['clipjoint']} does not "
+                      'exist yet')
+    settings = {k: getattr(args, k) for k in (
+        'quick', 'img_size', 'reps', 'reps_batched', 'train_reps', 'warmup',
+        'batches',
+        'train_batch', 'light_backbone', 'small_rois', 'aa', 'memory',
+        'flops', 'profile', 'text_bank', 'device', 'threads', 'modes',
+        'train')}
+    results = dict(
+        command=command,
+        environment=environment(args.device), settings=settings,
+        detectors={})
+    t_start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as tmp:
+        for key in keys:
+            results['detectors'][key] = bench_detector(key, args, tmp, log)
+            gc.collect()
+        if args.text_bank:
+            # a one-off cost, timed as users run it: torch's own threads
+            torch.set_num_threads(args.default_threads)
+            results['text_bank'] = bench_text_bank(args, tmp, log)
+    results['wall_s'] = time.perf_counter() - t_start
+    results['ratios_line'] = ratios_line(results)
+    return results
+
