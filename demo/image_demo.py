@@ -14,19 +14,17 @@ Examples::
 """
 import argparse
 import os.path as osp
-import sys
 import warnings
 from typing import Dict, List
+
+from mmdet_clipjoint.utils.cli import doc_parser, run_main
 
 __all__ = ['set_score_mode', 'main']
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     from mmengine.config import DictAction
-    p = argparse.ArgumentParser(
-        description=__doc__.split('\n')[0],
-        epilog=__doc__.split('\n', 2)[2],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = doc_parser(__doc__)
     p.add_argument('img', help='an image file, a folder of images or a URL')
     p.add_argument('config', help='a ClipJoint (or any mmdet) config file')
     p.add_argument('--weights', help='checkpoint file')
@@ -119,7 +117,4 @@ def main(argv=None) -> Dict:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (ValueError, FileNotFoundError) as e:
-        sys.exit(f'image_demo: error: {e}')
+    run_main(main, 'image_demo')

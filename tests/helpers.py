@@ -12,6 +12,19 @@ TINY_CLIP_CFG = dict(
                   layers=1))
 
 
+def load_script(relpath: str):
+    """Import a script of the repository (``tools/x.py``, ``demo/y.py``) as
+    a module, by path (scripts are not a package)."""
+    import importlib.util
+    root = osp.dirname(osp.dirname(osp.abspath(__file__)))
+    name = osp.splitext(osp.basename(relpath))[0]
+    spec = importlib.util.spec_from_file_location(name,
+                                                  osp.join(root, relpath))
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 def register_tiny_clip(tmp_dir) -> str:
     """Register a tiny open_clip architecture (random weights, D=32)."""
     import open_clip

@@ -28,16 +28,14 @@ Example::
 import argparse
 import os
 import os.path as osp
-import sys
 from typing import Dict
+
+from mmdet_clipjoint.utils.cli import doc_parser, run_main
 
 
 def parse_args(argv=None) -> argparse.Namespace:
     from mmengine.config import DictAction
-    p = argparse.ArgumentParser(
-        description=__doc__.split('\n')[0],
-        epilog=__doc__.split('\n', 2)[2],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = doc_parser(__doc__)
     p.add_argument('config', help='the detector config')
     p.add_argument('checkpoint', help='a trained checkpoint')
     p.add_argument('--out-dir', help='where to write the figures (default: '
@@ -105,7 +103,4 @@ def main(argv=None) -> Dict:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (ValueError, FileNotFoundError) as e:
-        sys.exit(f'analyze_text_bank: error: {e}')
+    run_main(main, 'analyze_text_bank')

@@ -35,13 +35,12 @@ import os.path as osp
 import sys
 from typing import Dict
 
+from mmdet_clipjoint.utils.cli import doc_parser, run_main
+
 
 def parse_args(argv=None) -> argparse.Namespace:
     from mmengine.config import DictAction
-    p = argparse.ArgumentParser(
-        description=__doc__.split('\n')[0],
-        epilog=__doc__.split('\n', 2)[2],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = doc_parser(__doc__)
     p.add_argument('source', help='detector config (.py) or class list '
                    '(.json / .txt)')
     p.add_argument('--out', required=True,
@@ -162,7 +161,4 @@ def main(argv=None) -> Dict:
 
 
 if __name__ == '__main__':
-    try:
-        main()
-    except (ValueError, FileNotFoundError) as e:
-        sys.exit(f'dump_text_embeddings: error: {e}')
+    run_main(main, 'dump_text_embeddings')

@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from ..utils.cli import iter_config_dicts
 from ..utils.small_config import shrink_config
 
 __all__ = [
@@ -212,25 +213,13 @@ def _merge(dst: dict, delta: dict) -> None:
 
 def _clipjoint_heads(node):
     """Head configs that own a ContrastiveTextBank."""
-    if isinstance(node, dict):
-        if isinstance(node.get('text_bank'), dict):
-            yield node
-        for v in node.values():
-            yield from _clipjoint_heads(v)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            yield from _clipjoint_heads(v)
+    return [d for d in iter_config_dicts(node)
+            if isinstance(d.get('text_bank'), dict)]
 
 
 def _text_banks(node):
-    if isinstance(node, dict):
-        if node.get('type') == 'ContrastiveTextBank':
-            yield node
-        for v in node.values():
-            yield from _text_banks(v)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            yield from _text_banks(v)
+    return [d for d in iter_config_dicts(node)
+            if d.get('type') == 'ContrastiveTextBank']
 
 
 def _train_stats(runner) -> dict:

@@ -23,6 +23,7 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from ..utils.cli import iter_config_dicts
 from ..utils.small_config import small_roi_budgets
 from .experiments import REPO_ROOT
 from .timing import (count_flops, interleaved, num_params, peak_memory,
@@ -77,16 +78,6 @@ def load_cfg(path: str, tmp_dir: str):
     return Config.fromfile(child)
 
 
-def _walk(node, fn):
-    if isinstance(node, dict):
-        fn(node)
-        for v in node.values():
-            _walk(v, fn)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            _walk(v, fn)
-
-
 def prepare_model_cfg(cfg, light_backbone: bool,
                       score_mode: Optional[str] = None,
                       small_rois: bool = False) -> dict:
@@ -118,7 +109,8 @@ def prepare_model_cfg(cfg, light_backbone: bool,
             d['score_mode'] = score_mode
             found.append(d.get('type'))
 
-    _walk(model, fix)
+    for d in iter_config_dicts(model):
+        fix(d)
     if score_mode is not None and not found:
         raise ValueError('No head with a `score_mode` in the ClipJoint '
                          'config: cannot benchmark the score modes.')

@@ -1,6 +1,5 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """tools/analyze_text_bank.py on the 2-iteration checkpoint."""
-import importlib.util
 import json
 import math
 import os.path as osp
@@ -11,17 +10,14 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .conftest import BANK_KEY, ROOT
+from ..helpers import load_script
+from .conftest import BANK_KEY
 
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
 
 def _load_tool():
-    path = osp.join(ROOT, 'tools', 'analyze_text_bank.py')
-    spec = importlib.util.spec_from_file_location('analyze_text_bank', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('tools/analyze_text_bank.py')
 
 
 def assert_png(path):

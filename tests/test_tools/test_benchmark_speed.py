@@ -2,7 +2,6 @@
 """tools/benchmark_speed.py: a tiny in-process run (64 px, 1 repetition)
 and its helpers in mmdet_clipjoint.benchmark. Checks the structure of the report and that the final
 ``ratios:`` line parses -- never timings."""
-import importlib.util
 import json
 import math
 import os.path as osp
@@ -13,8 +12,9 @@ import torch
 
 from mmdet_clipjoint.benchmark import speed, speed_report, timing
 
+from ..helpers import load_script
+
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-TOOL = osp.join(ROOT, 'tools', 'benchmark_speed.py')
 RATIOS_RE = re.compile(
     r'ratios: frcnn det=(\S+) fuse=(\S+) train=(\S+) \| '
     r'rtmdet det=(\S+) fuse=(\S+) train=(\S+)')
@@ -23,10 +23,7 @@ NUM_RE = re.compile(r'(\d+\.\d{3}|nan)')
 
 @pytest.fixture(scope='module')
 def tool():
-    spec = importlib.util.spec_from_file_location('benchmark_speed', TOOL)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('tools/benchmark_speed.py')
 
 
 def available():

@@ -3,7 +3,6 @@
 local checkpoint file: the text bank of the config loads the file (names
 checked), a bank with other names rejects it."""
 import hashlib
-import importlib.util
 import json
 import os.path as osp
 import sys
@@ -15,7 +14,7 @@ import torch
 from mmdet.registry import MODELS
 from mmdet_clipjoint.models.utils import (ENSEMBLE_TEMPLATES,
                                           encode_class_names)
-from ..helpers import TINY_CLIP_CFG, register_tiny_clip, small_cfg
+from ..helpers import TINY_CLIP_CFG, load_script, register_tiny_clip, small_cfg
 from .conftest import BANK_KEY, FRCNN_CFG, ROOT, run_cmd
 
 VOC_CFG = osp.join(ROOT, 'configs', 'clipjoint_faster-rcnn',
@@ -23,12 +22,7 @@ VOC_CFG = osp.join(ROOT, 'configs', 'clipjoint_faster-rcnn',
 
 
 def _load_tool():
-    path = osp.join(ROOT, 'tools', 'dump_text_embeddings.py')
-    spec = importlib.util.spec_from_file_location('dump_text_embeddings',
-                                                  path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('tools/dump_text_embeddings.py')
 
 
 @pytest.fixture(scope='module')

@@ -1,6 +1,5 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """demo/image_demo.py (DetInferencer) on the 2-iteration checkpoint."""
-import importlib.util
 import json
 import os.path as osp
 
@@ -9,15 +8,11 @@ import pytest
 import torch.nn as nn
 from PIL import Image
 
-from .conftest import ROOT
+from ..helpers import load_script
 
 
 def _load_demo():
-    path = osp.join(ROOT, 'demo', 'image_demo.py')
-    spec = importlib.util.spec_from_file_location('image_demo', path)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script('demo/image_demo.py')
 
 
 def _run(demo, trained, out_dir, mode):

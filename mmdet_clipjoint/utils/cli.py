@@ -1,0 +1,39 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""What the command lines under ``tools/`` and ``demo/`` share: a parser
+whose help is the script's docstring, and a clean exit on bad input."""
+import argparse
+import sys
+from typing import Callable, Iterator
+
+__all__ = ['doc_parser', 'run_main', 'iter_config_dicts']
+
+
+def doc_parser(doc: str) -> argparse.ArgumentParser:
+    """An ``ArgumentParser`` described by a script's docstring: its first
+    line as the description, the rest (examples) as the epilog."""
+    parts = doc.split('\n', 2)
+    return argparse.ArgumentParser(
+        description=parts[0],
+        epilog=parts[2] if len(parts) > 2 else None,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def run_main(main: Callable, prog: str) -> None:
+    """Call ``main()``; bad input (``ValueError`` / ``FileNotFoundError``,
+    whose messages say what is wrong and what to do) exits with
+    ``<prog>: error: <message>`` instead of a traceback."""
+    try:
+        main()
+    except (ValueError, FileNotFoundError) as e:
+        sys.exit(f'{prog}: error: {e}')
+
+
+def iter_config_dicts(node) -> Iterator[dict]:
+    """Every dict in a nested config (``node`` itself first, depth first)."""
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from iter_config_dicts(v)
+    elif isinstance(node, (list, tuple)):
+        for v in node:
+            yield from iter_config_dicts(v)
