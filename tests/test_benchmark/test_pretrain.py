@@ -105,6 +105,17 @@ def _trunk(model):
             if k.startswith(('backbone.', 'neck.'))}
 
 
+def _assert_trunk_is(cfg, expected):
+    """The runner built from ``cfg`` starts with exactly ``expected`` as
+    its backbone + neck."""
+    runner = Runner.from_cfg(cfg)
+    runner.model.init_weights()
+    trunk = _trunk(runner.model)
+    assert set(trunk) == set(expected)
+    for k, v in expected.items():
+        assert torch.equal(trunk[k], v), k
+
+
 def test_run_initialises_backbone_and_neck_from_the_cache(
         tiny_pretrain, synthetic_coco, tmp_path):
     saved = torch.load(tiny_pretrain['path'],
@@ -117,12 +128,7 @@ def test_run_initialises_backbone_and_neck_from_the_cache(
         type='Pretrained', checkpoint=tiny_pretrain['path'],
         prefix='backbone.')
     assert cfg.model.neck.init_cfg['prefix'] == 'neck.'
-    runner = Runner.from_cfg(cfg)
-    runner.model.init_weights()
-    trunk = _trunk(runner.model)
-    assert set(trunk) == set(saved)
-    for k, v in saved.items():
-        assert torch.equal(trunk[k], v), k
+    _assert_trunk_is(cfg, saved)
     # without it the trunk starts elsewhere (the comparison can fail)
     cfg0 = build_experiment_cfg('frcnn', 'stock', synthetic_coco,
                                 str(tmp_path / 'scratch'), 'both', seed=1,
@@ -151,12 +157,7 @@ def test_rtmdet_trunk_loads_through_the_prefix(method, synthetic_coco,
     cfg = build_experiment_cfg('rtmdet', method, synthetic_coco,
                                str(tmp_path / 'dst'), max_iters=1,
                                pretrained=path)
-    runner = Runner.from_cfg(cfg)
-    runner.model.init_weights()
-    trunk = _trunk(runner.model)
-    assert set(trunk) == set(state)
-    for k, v in state.items():
-        assert torch.equal(trunk[k], v), k
+    _assert_trunk_is(cfg, state)
 
 
 def test_busy_pretraining_is_left_to_its_worker(tmp_path, monkeypatch):
