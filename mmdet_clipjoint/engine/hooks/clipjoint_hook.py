@@ -1,7 +1,9 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """Checks and set-up of ClipJoint text banks when a run starts."""
+import logging
 import os.path as osp
-from typing import List, Optional
+import re
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.hooks import Hook
@@ -51,10 +53,14 @@ class ClipJointHook(Hook):
 
     * checks every :class:`ContrastiveTextBank`'s ``class_names`` against
       ``metainfo['classes']`` of each dataset the run uses (count and order);
-    * when the run resumes from a checkpoint, or ``load_from`` points at a
-      checkpoint that already holds the text bank, skips the CLIP encoding
+    * when the run resumes, or ``load_from`` points at a checkpoint whose
+      text bank has the same shape and class names
+      (:meth:`bank_mismatch`), skips the bank's CLIP / file initialisation
       in ``init_weights`` (the checkpoint overwrites it anyway), so resuming
-      needs no CLIP weights and no network.
+      needs no CLIP weights and no network;
+    * when ``load_from``'s bank does not fit (fine-tuning on another class
+      list), says so, keeps the configured initialisation and leaves that
+      bank's weights out of the load (``after_load_checkpoint``).
 
     Args:
         check_classes (bool): Do the class-name check. Defaults to True.
@@ -73,17 +79,75 @@ class ClipJointHook(Hook):
                 if isinstance(m, ContrastiveTextBank)]
 
     @staticmethod
-    def _checkpoint_has_bank(path: str) -> bool:
+    def _named_banks(runner) -> List[Tuple[str, ContrastiveTextBank]]:
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        return [(n, m) for n, m in model.named_modules()
+                if isinstance(m, ContrastiveTextBank)]
+
+    @staticmethod
+    def _read_checkpoint(path: str) -> Optional[dict]:
+        """The checkpoint's state dict and dataset classes, or None when it
+        is not a readable local file (URLs etc.: left to mmengine)."""
         if not osp.isfile(path):
-            return False  # URLs etc.: let init_weights do its normal job
+            return None
         try:
             ckpt = torch.load(path, map_location='cpu', mmap=True,
                               weights_only=True)
         except Exception:
-            return False
+            return None
+        return ClipJointHook._bank_source(ckpt)
+
+    @staticmethod
+    def _bank_source(ckpt) -> dict:
         state = ckpt.get('state_dict', ckpt) if isinstance(ckpt, dict) \
             else {}
-        return any(k.endswith('text_bank.embeddings') for k in state)
+        state = {re.sub(r'^module\.', '', k): v for k, v in state.items()}
+        meta = ckpt.get('meta') if isinstance(ckpt, dict) else None
+        classes = ((meta or {}).get('dataset_meta') or {}).get('classes')
+        return dict(state=state,
+                    classes=list(classes) if classes is not None else None)
+
+    @staticmethod
+    def bank_mismatch(name: str, bank: ContrastiveTextBank,
+                      source: dict) -> Optional[str]:
+        """Why the checkpoint's copy of ``bank`` (module path ``name``)
+        cannot be used, or None when it can.
+
+        Usable means: it holds the bank's embeddings with the same shape
+        and, where the checkpoint records its dataset's classes
+        (``meta['dataset_meta']['classes']``), the same class names in the
+        same order.
+        """
+        emb = source['state'].get(f'{name}.embeddings')
+        if emb is None:
+            return 'the checkpoint has no text bank there'
+        if tuple(emb.shape) != tuple(bank.embeddings.shape):
+            return (f'its bank has {emb.shape[0]} classes x {emb.shape[1]} '
+                    f'dims, this model\'s {bank.embeddings.shape[0]} x '
+                    f'{bank.embeddings.shape[1]}')
+        for key, p in bank.named_parameters():
+            other = source['state'].get(f'{name}.{key}')
+            if other is not None and tuple(other.shape) != tuple(p.shape):
+                return (f'its `{key}` has shape {tuple(other.shape)}, this '
+                        f'model\'s {tuple(p.shape)}')
+        classes = source['classes']
+        if classes is not None and len(classes) == len(bank.class_names) \
+                and list(classes) != list(bank.class_names):
+            diff = [(i, c, b) for i, (c, b) in enumerate(
+                zip(classes, bank.class_names)) if c != b][:3]
+            return ('it was trained on other class names (index, '
+                    f'checkpoint, this model): {diff}')
+        return None
+
+    @staticmethod
+    def _init_description(bank: ContrastiveTextBank) -> str:
+        if bank.init_source == 'file':
+            return f'the embeddings file {bank.embeddings_file}'
+        if bank.init_source == 'clip':
+            return (f'CLIP {bank.clip_model} ({bank.clip_pretrained}) text '
+                    'embeddings')
+        return 'a random initialisation (init_source=random)'
 
     def _checkpoint_to_load(self, runner) -> Optional[str]:
         if runner._resume and runner._load_from is None:
@@ -106,10 +170,82 @@ class ClipJointHook(Hook):
                     check_class_names(bank.class_names, meta['classes'],
                                       name.strip('_').replace('_loop', ''))
         ckpt = self._checkpoint_to_load(runner)
-        if ckpt is not None and (runner._resume
-                                 or self._checkpoint_has_bank(ckpt)):
+        if ckpt is None:
+            return
+        if runner._resume:
+            # resuming restores the whole model: the bank comes from there
             for bank in banks:
                 bank.skip_text_init = True
-            print_log(
-                f'ClipJointHook: text bank will come from {ckpt}; '
-                'skipping its CLIP initialisation.', logger='current')
+            print_log(f'ClipJointHook: resuming from {ckpt}; the text bank '
+                      'comes from the checkpoint (no CLIP / file '
+                      'initialisation).', logger='current')
+            return
+        source = self._read_checkpoint(ckpt)
+        if source is None:
+            return  # not a local file: init_weights runs, mmengine loads
+        if not isinstance(getattr(runner, '_train_loop', None), BaseLoop):
+            self._check_scoring_branch(runner, ckpt, source)
+        self._dropped = {}
+        for name, bank in self._named_banks(runner):
+            why = self.bank_mismatch(name, bank, source)
+            if why is None:
+                bank.skip_text_init = True
+                print_log(f'ClipJointHook: text bank {name} will come from '
+                          f'{ckpt} (same classes); skipping its '
+                          f'{bank.init_source} initialisation.',
+                          logger='current')
+            else:
+                self._dropped[name] = why
+                print_log(
+                    f'ClipJointHook: the text bank {name} in {ckpt} is not '
+                    f'used: {why}. It is initialised from '
+                    f'{self._init_description(bank)} instead, and its '
+                    'checkpoint weights are left out of load_from.',
+                    logger='current', level=logging.WARNING)
+
+    def _check_scoring_branch(self, runner, ckpt: str, source: dict) -> None:
+        """Evaluating (no training): a head that scores with its branch
+        (``score_mode`` clip / fuse) needs the branch's weights from the
+        checkpoint; a random branch would give a meaningless number."""
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        modules = dict(model.named_modules())
+        for name, bank in self._named_banks(runner):
+            head_name = name.rsplit('.', 1)[0] if '.' in name else ''
+            head = modules.get(head_name)
+            mode = getattr(head, 'score_mode', 'det')
+            if mode == 'det':
+                continue
+            branch = [f'{head_name}.{k}' for k, _ in
+                      head.named_parameters() if k.startswith(
+                          ('proj.', 'text_bank.'))]
+            missing = [k for k in branch if k not in source['state']]
+            why = self.bank_mismatch(name, bank, source)
+            if missing or why:
+                detail = (f'missing {len(missing)} of its {len(branch)} '
+                          f'weights ({", ".join(missing[:3])}, ...)'
+                          if missing else f'its text bank does not fit: '
+                          f'{why}')
+                raise ValueError(
+                    f'{head_name} scores with score_mode={mode!r}, which '
+                    f'uses the ClipJoint branch, but {ckpt} does not hold '
+                    f'that branch: {detail}. It looks like a stock or '
+                    'other-class checkpoint, so the branch would be random '
+                    'and the scores meaningless. Evaluate it with '
+                    f"--cfg-options model.{head_name}.score_mode=det, or "
+                    'give a checkpoint trained with this ClipJoint config.')
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Leave the weights of the banks that ``before_run`` found unusable
+        out of ``load_from`` (so they keep their initialisation instead of
+        mmengine's generic size-mismatch skip, or -- same shape, other
+        classes -- instead of silently taking another class list's
+        embeddings)."""
+        dropped = getattr(self, '_dropped', None)
+        if runner._resume or not dropped:
+            return
+        state = checkpoint.get('state_dict', checkpoint)
+        for key in list(state):
+            plain = re.sub(r'^module\.', '', key)
+            if any(plain.startswith(name + '.') for name in dropped):
+                del state[key]
