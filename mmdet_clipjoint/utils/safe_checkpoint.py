@@ -56,6 +56,21 @@ def _history_buffer_getattr(obj: Any, name: str) -> Any:
         'you trust its source (torch.load(..., weights_only=False)).')
 
 
+def _empty_bytes(*args: Any) -> bytes:
+    """``bytes()`` restricted to the empty call.
+
+    Pickle protocol 2 (``torch.save``'s) writes a non-empty ``bytes`` as
+    ``_codecs.encode(...)`` (allowed by torch) but an empty one as
+    ``bytes()``: the data of an empty numpy array (an untouched
+    ``HistoryBuffer``, ``np.zeros(0)``). Only that call is allowed.
+    """
+    if args:
+        raise pickle.UnpicklingError(
+            f'checkpoint asks for bytes{args!r}; only bytes() (the empty '
+            'data of an empty numpy array) is allowed.')
+    return b''
+
+
 def checkpoint_safe_globals() -> List[_SafeGlobal]:
     """The non-tensor globals found in mmengine/mmdet runner checkpoints.
 
@@ -70,6 +85,8 @@ def checkpoint_safe_globals() -> List[_SafeGlobal]:
         HistoryBuffer, np.ndarray, np.dtype,
         (_history_buffer_getattr, 'builtins.getattr'),
         (_history_buffer_getattr, '__builtin__.getattr'),
+        (_empty_bytes, 'builtins.bytes'),
+        (_empty_bytes, '__builtin__.bytes'),
     ]
     for fn in (multiarray._reconstruct, multiarray.scalar):
         out.append(fn)

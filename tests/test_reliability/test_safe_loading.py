@@ -98,3 +98,39 @@ def test_truncated_checkpoint_is_reported(reference_run, tmp_path):
     with pytest.raises(CorruptCheckpointError,
                        match=r'truncated or corrupt.*earlier checkpoint'):
         load_checkpoint(model, path, map_location='cpu')
+
+
+class _BytesCall:
+    """Pickles as ``bytes(5)``: the one form of ``bytes`` a checkpoint
+    must not use (only the empty ``bytes()`` is allowed)."""
+
+    def __reduce__(self):
+        return bytes, (5, )
+
+
+def test_empty_numpy_arrays_in_meta_load(tmp_path):
+    """An untouched HistoryBuffer or np.zeros(0) pickles its empty data as
+    ``bytes()``; it loads, and ``bytes`` with arguments stays refused."""
+    import numpy as np
+    from mmengine.logging import HistoryBuffer
+
+    from mmdet_clipjoint.utils.safe_checkpoint import load_from_local
+    path = str(tmp_path / 'empty.pth')
+    torch.save(dict(meta=dict(buf=HistoryBuffer(), empty=np.zeros(0),
+                              ints=np.zeros((0, 3), dtype=np.int64)),
+                    state_dict=dict(w=torch.ones(2))), path)
+    ckpt = load_from_local(path)
+    assert isinstance(ckpt['meta']['buf'], HistoryBuffer)
+    assert ckpt['meta']['empty'].shape == (0, )
+    assert ckpt['meta']['ints'].shape == (0, 3)
+    assert ckpt['meta']['ints'].dtype == np.int64
+    assert load_checkpoint_via_mmengine(path)['meta']['empty'].size == 0
+    bad = str(tmp_path / 'bytes_call.pth')
+    torch.save(dict(meta=dict(x=_BytesCall())), bad)
+    with pytest.raises(UnsafeCheckpointError, match='bytes'):
+        load_from_local(bad)
+
+
+def load_checkpoint_via_mmengine(path):
+    from mmengine.runner.checkpoint import _load_checkpoint
+    return _load_checkpoint(path, map_location='cpu')
