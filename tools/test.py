@@ -14,21 +14,11 @@ Examples::
         model.roi_head.bbox_head.score_mode=det       # ablate the fusion
     torchrun --nproc_per_node 8 tools/test.py CONFIG CKPT --launcher pytorch
 """
-import importlib.util
-import os.path as osp
 import sys
 
-
-def _load_train_wrapper():
-    path = osp.join(osp.dirname(osp.abspath(__file__)), 'train.py')
-    spec = importlib.util.spec_from_file_location('_clipjoint_train_tool',
-                                                  path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
+from mmdet_clipjoint.utils.mmdet_tools import run_mmdet_tool
 
 if __name__ == '__main__':
     if {'-h', '--help'} & set(sys.argv[1:]):
         print(__doc__)
-    _load_train_wrapper().run_mmdet_tool('test.py')
+    run_mmdet_tool('test.py')

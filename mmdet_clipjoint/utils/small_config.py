@@ -142,9 +142,17 @@ def shrink_config(cfg: Config,
         seed: Global random seed.
 
     Returns:
-        Config: the shrunk config (``cfg`` itself is not modified).
+        Config: the shrunk config (``cfg`` itself is not modified), with
+        ``mmdet_clipjoint`` in its ``custom_imports`` so that the config a
+        run saves can be re-used as it is (``tools/test.py``, ``mim test``).
     """
     cfg = copy.deepcopy(cfg)
+    # the config a run saves must load its checkpoints again (torch >= 2.6
+    # needs this package's allow-list) -- also a stock detector's
+    imports = list((cfg.get('custom_imports') or {}).get('imports', []))
+    if 'mmdet_clipjoint' not in imports:
+        imports.append('mmdet_clipjoint')
+    cfg.custom_imports = dict(imports=imports, allow_failed_imports=False)
     classes = tuple(data['classes'])
     ratio = img_size / _reference_size(cfg)
     metainfo = dict(classes=classes)

@@ -2,6 +2,7 @@
 """tools/train.py, tools/test.py, ``mim test`` and a 2-process torchrun run
 on CPU, all on the generated data (the checkpoints load under torch >= 2.6
 through mmdet_clipjoint's safe globals)."""
+import os
 import os.path as osp
 import re
 import sys
@@ -86,3 +87,29 @@ def test_tools_test_and_mim_test(trained_clipjoint, tmp_path):
         for a, b in zip(_top_scores(det), _top_scores(fuse))
     ]
     assert any(differ)
+
+
+def test_saved_stock_config_is_reusable(synthetic_coco, tmp_path):
+    """A run the project writes (here: the stock RTMDet of the benchmark and
+    the demo) saves a config that ``tools/test.py`` can use as it is: it
+    imports mmdet_clipjoint, whose allow-list loads the checkpoint."""
+    from mmengine.runner import Runner
+
+    from mmdet_clipjoint.benchmark import build_experiment_cfg
+    cfg = build_experiment_cfg('rtmdet', 'stock', synthetic_coco,
+                               str(tmp_path / 'work'), max_iters=1,
+                               img_size=96)
+    assert 'mmdet_clipjoint' in cfg.custom_imports['imports']
+    Runner.from_cfg(cfg).train()
+    saved = [f for f in sorted(os.listdir(cfg.work_dir))
+             if f.endswith('.py')]
+    assert saved, os.listdir(cfg.work_dir)
+    # ``mim test`` runs mmdet's own tools/test.py: only the saved config's
+    # custom_imports bring mmdet_clipjoint in
+    out = str(tmp_path / 'preds.pkl')
+    rc, log = run_cmd([bin_path('mim'), 'test', 'mmdet',
+                       osp.join(cfg.work_dir, saved[0]), '--checkpoint',
+                       osp.join(cfg.work_dir, 'iter_1.pth'), '--work-dir',
+                       str(tmp_path / 'test'), '--out', out])
+    assert rc == 0, log[-4000:]
+    assert len(load(out)) == 4  # predictions for the 4 val images
