@@ -95,14 +95,10 @@ SYNTHETIC_CLASSES_B: Tuple[str, ...] = (
 )
 
 #: Benchmark B's flip map of class-dependent noise: each class to the other
-#: member of its pair.
+#: member of its pair (classes ``2k`` and ``2k + 1`` above).
 SYNTHETIC_CONFUSABLE_B: Dict[str, str] = {
-    'yellow pentagon': 'orange pentagon', 'orange pentagon': 'yellow pentagon',
-    'pink circle': 'purple circle', 'purple circle': 'pink circle',
-    'cyan square': 'cyan diamond', 'cyan diamond': 'cyan square',
-    'brown triangle': 'red triangle', 'red triangle': 'brown triangle',
-    'pink diamond': 'pink square', 'pink square': 'pink diamond',
-    'brown circle': 'brown pentagon', 'brown pentagon': 'brown circle',
+    name: SYNTHETIC_CLASSES_B[i ^ 1]
+    for i, name in enumerate(SYNTHETIC_CLASSES_B)
 }
 
 #: Pre-training (source) vocabulary: hexagons, stars and crosses in six

@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmdet.models.losses import accuracy
-from mmdet.utils import ConfigType, OptConfigType
+from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
+                         OptInstanceList)
 from ..layers.grad_share import fork_with_grad_share
 from ..layers.score_fusion import check_score_mode, fuse_probs
 from ..utils.branch import build_clipjoint_parts
@@ -22,11 +23,13 @@ class ClipJointDenseMixin:
     """CLIP-Joint-Detect for dense (one-stage) heads, as a mixin.
 
     Put it *before* a stock head in the bases (``class H(ClipJointDenseMixin,
-    RTMDetSepBNHead)``) and call :meth:`_init_clipjoint` at the end of
-    ``__init__``. The subclass captures the per-level features that feed the
-    classifier (``rtm_cls`` / ``conv_cls``), returns them as an extra forward
-    output and converts the stock per-image targets into dense labels; the
-    mixin does the rest:
+    RTMDetSepBNHead)``): its :meth:`__init__` is every one-stage ClipJoint
+    head's constructor (the branch's arguments, then the stock head's
+    through ``**kwargs``). The subclass captures the per-level features that
+    feed the classifier (``rtm_cls`` / ``conv_cls``, ``feat_channels``
+    wide), returns them as an extra forward output, and converts the stock
+    per-image targets into dense ones (:meth:`_dense_targets`, for
+    :meth:`_loss_by_feat_with_branch`); the mixin does the rest:
 
     * **Projection**: a 2-layer 1x1-conv MLP (Conv-ReLU-Conv), shared by
       all FPN levels, maps a classifier feature to the text bank's space;
@@ -74,25 +77,49 @@ class ClipJointDenseMixin:
     #: floor of the quality weights of positives (IoU scale)
     min_quality = 0.01
 
-    def _init_clipjoint(self,
-                        text_bank: ConfigType,
-                        in_channels: int,
-                        proj_hidden: int = 256,
-                        loss_contrast: ConfigType = dict(
-                            type='InfoNCELoss', loss_weight=1.0),
-                        loss_aux: OptConfigType = dict(
-                            type='CrossEntropyLoss', use_sigmoid=False,
-                            loss_weight=1.0),
-                        quality_weight: bool = True,
-                        neg_pos_ratio: int = 3,
-                        max_grad_share: Optional[float] = 1.0,
-                        score_mode: str = 'det',
-                        fuse_alpha: float = 0.5) -> None:
-        """Build the branch; see the head classes for the arguments.
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 text_bank: ConfigType,
+                 proj_hidden: int = 256,
+                 loss_contrast: ConfigType = dict(
+                     type='InfoNCELoss', loss_weight=1.0),
+                 loss_aux: OptConfigType = dict(
+                     type='CrossEntropyLoss', use_sigmoid=False,
+                     loss_weight=1.0),
+                 quality_weight: bool = True,
+                 neg_pos_ratio: int = 3,
+                 max_grad_share: Optional[float] = 1.0,
+                 score_mode: str = 'det',
+                 fuse_alpha: float = 0.5,
+                 **kwargs) -> None:
+        """Build the stock head, then the branch.
 
         Args:
-            in_channels (int): Channels Cf of the classifier features.
+            num_classes (int): Number of foreground classes C.
+            in_channels (int): Channels of the input feature maps.
+            text_bank (dict): Config of a :class:`ContrastiveTextBank` with C
+                class names.
+            proj_hidden (int): Hidden width of the 1x1-conv projection
+                (``feat_channels`` -> ``proj_hidden`` -> D).
+            loss_contrast (dict): Config of the InfoNCE loss.
+            loss_aux (dict, optional): Config of the auxiliary CE of the
+                mined negatives towards the bank's background entry (None:
+                off).
+            quality_weight (bool): Weight positives by the assigner's
+                IoU-based target score.
+            neg_pos_ratio (int): Mined hard negatives per positive (at least
+                per image) added to the contrastive batch.
+            max_grad_share (float, optional): Bound of the branch's gradient
+                into the trunk relative to the host classifier's, at the
+                classifier feature (None: unbounded).
+            score_mode (str): ``det`` (default: branch skipped at
+                inference), ``clip`` or ``fuse``.
+            fuse_alpha (float): Weight of the contrastive probabilities in
+                ``fuse`` mode.
+            **kwargs: Passed to the stock head (the next base class).
         """
+        super().__init__(num_classes, in_channels, **kwargs)
         check_score_mode(score_mode, fuse_alpha)
         self.text_bank, self.loss_contrast, self.loss_aux = \
             build_clipjoint_parts(type(self).__name__, self.num_classes,
@@ -101,7 +128,8 @@ class ClipJointDenseMixin:
         if neg_pos_ratio < 0:
             raise ValueError(f'neg_pos_ratio={neg_pos_ratio} must be >= 0.')
         self.proj = nn.Sequential(
-            nn.Conv2d(in_channels, proj_hidden, 1), nn.ReLU(inplace=True),
+            nn.Conv2d(self.feat_channels, proj_hidden, 1),
+            nn.ReLU(inplace=True),
             nn.Conv2d(proj_hidden, self.text_bank.embed_dim, 1))
         self.max_grad_share = max_grad_share
         self.quality_weight = quality_weight
@@ -197,6 +225,52 @@ class ClipJointDenseMixin:
         if self._target_sink is not None:
             self._target_sink.append(out)
         return out
+
+    def _loss_by_feat_with_branch(
+            self, stock_outs: Tuple[Sequence[Tensor], ...],
+            cls_feats: Sequence[Tensor], batch_gt_instances: InstanceList,
+            batch_img_metas: List[dict],
+            batch_gt_instances_ignore: OptInstanceList) -> Dict[str, Tensor]:
+        """The stock ``loss_by_feat``, its assignment recorded, plus the
+        branch's losses on it (the subclass's ``loss_by_feat``).
+
+        Args:
+            stock_outs (tuple[Sequence[Tensor]]): the stock forward outputs,
+                per level, ``cls_scores`` (B, C, H_l, W_l) first.
+            cls_feats (Sequence[Tensor]): classifier features per level,
+                shape (B, Cf, H_l, W_l).
+            batch_gt_instances (list[:obj:`InstanceData`]): ground truth.
+            batch_img_metas (list[dict]): image metas.
+            batch_gt_instances_ignore (list[:obj:`InstanceData`],
+                optional): ignored instances.
+
+        Returns:
+            dict[str, Tensor]: the stock losses, ``loss_contrast``,
+            ``loss_clip_ce`` and ``acc_clip`` (:meth:`loss_clipjoint`).
+        """
+        with self._record_targets() as records:
+            losses = super().loss_by_feat(*stock_outs, batch_gt_instances,
+                                          batch_img_metas,
+                                          batch_gt_instances_ignore)
+        losses.update(
+            self.loss_clipjoint(cls_feats,
+                                *self._dense_targets(records, *stock_outs)))
+        return losses
+
+    def _dense_targets(self, records: List[tuple],
+                       *stock_outs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
+        """The host's recorded assignment as dense branch targets.
+
+        Args:
+            records (list[tuple]): per image, what the stock
+                :meth:`_get_targets_single` returned.
+            *stock_outs (Sequence[Tensor]): the stock forward outputs.
+
+        Returns:
+            tuple[Tensor]: ``labels``, ``quality``, ``valid`` and
+            ``hardness``, each (B, N), as :meth:`loss_clipjoint` takes them.
+        """
+        raise NotImplementedError
 
     def _sample_locations(self, labels: Tensor, quality: Tensor,
                           valid: Tensor, hardness: Tensor) -> tuple:

@@ -10,8 +10,7 @@ from mmdet.models.dense_heads import RTMDetSepBNHead
 from mmdet.models.layers.transformer import inverse_sigmoid
 from mmdet.models.utils import multi_apply, sigmoid_geometric_mean
 from mmdet.registry import MODELS
-from mmdet.utils import ConfigType, InstanceList, OptConfigType, \
-    OptInstanceList
+from mmdet.utils import InstanceList, OptInstanceList
 from .clipjoint_dense_mixin import ClipJointDenseMixin
 
 __all__ = ['ClipJointYOLOHead']
@@ -33,50 +32,9 @@ class ClipJointYOLOHead(ClipJointDenseMixin, RTMDetSepBNHead):
       adds ``loss_contrast`` / ``loss_clip_ce``;
     * :meth:`predict_by_feat` fuses the scores, then runs the stock one.
 
-    Args:
-        num_classes (int): Number of foreground classes C.
-        in_channels (int): Channels of the input feature maps.
-        text_bank (dict): Config of a :class:`ContrastiveTextBank` with C
-            class names.
-        proj_hidden (int): Hidden width of the 1x1-conv projection.
-        loss_contrast (dict): Config of the InfoNCE loss.
-        loss_aux (dict, optional): Config of the auxiliary CE of the mined
-            negatives towards the bank's background entry (None: off).
-        quality_weight (bool): Weight positives by the assigner's IoU-based
-            target score.
-        neg_pos_ratio (int): Mined hard negatives per positive (at least
-            per image) added to the contrastive batch.
-        max_grad_share (float, optional): Bound of the branch's gradient
-            into the trunk relative to the host classifier's, at the
-            classifier feature (None: unbounded).
-        score_mode (str): ``det`` (default: branch skipped at inference),
-            ``clip`` or ``fuse``.
-        fuse_alpha (float): Weight of the contrastive probabilities in
-            ``fuse`` mode.
-        **kwargs: Passed to :class:`RTMDetSepBNHead`.
+    Constructor arguments: :meth:`ClipJointDenseMixin.__init__` (the
+    branch's), the rest are passed to :class:`RTMDetSepBNHead`.
     """
-
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 text_bank: ConfigType,
-                 proj_hidden: int = 256,
-                 loss_contrast: ConfigType = dict(
-                     type='InfoNCELoss', loss_weight=1.0),
-                 loss_aux: OptConfigType = dict(
-                     type='CrossEntropyLoss', use_sigmoid=False,
-                     loss_weight=1.0),
-                 quality_weight: bool = True,
-                 neg_pos_ratio: int = 3,
-                 max_grad_share: Optional[float] = 1.0,
-                 score_mode: str = 'det',
-                 fuse_alpha: float = 0.5,
-                 **kwargs) -> None:
-        super().__init__(num_classes, in_channels, **kwargs)
-        self._init_clipjoint(text_bank, self.feat_channels, proj_hidden,
-                             loss_contrast, loss_aux, quality_weight,
-                             neg_pos_ratio, max_grad_share, score_mode,
-                             fuse_alpha)
 
     def forward_single(self, x: Tensor,
                        idx: int) -> Tuple[Tensor, Tensor, Tensor]:
@@ -148,20 +106,32 @@ class ClipJointYOLOHead(ClipJointDenseMixin, RTMDetSepBNHead):
             dict[str, Tensor]: ``loss_cls``, ``loss_bbox`` (stock, per
             level), ``loss_contrast``, ``loss_clip_ce``, ``acc_clip``.
         """
-        with self._record_targets() as records:
-            losses = super().loss_by_feat(cls_scores, bbox_preds,
-                                          batch_gt_instances, batch_img_metas,
-                                          batch_gt_instances_ignore)
-        # per image: (anchors, labels, label_weights, bbox_targets,
-        #             assign_metrics, sampling_result), all N priors
+        return self._loss_by_feat_with_branch(
+            (cls_scores, bbox_preds), cls_feats, batch_gt_instances,
+            batch_img_metas, batch_gt_instances_ignore)
+
+    def _dense_targets(self, records: List[tuple], cls_scores: List[Tensor],
+                       bbox_preds: List[Tensor]) -> Tuple[Tensor, ...]:
+        """RTMDet's dynamic soft-label assignment as branch targets.
+
+        Args:
+            records (list[tuple]): per image ``(anchors, labels,
+                label_weights, bbox_targets, assign_metrics,
+                sampling_result)`` over all N priors.
+            cls_scores (list[Tensor]): per level (B, C, H, W) logits.
+            bbox_preds (list[Tensor]): per level (B, 4, H, W); unused.
+
+        Returns:
+            tuple[Tensor]: ``labels`` (B, N) in ``[0, C]``, ``quality``
+            (B, N) (the assign metrics, QFL's soft label), ``valid`` (B, N)
+            bool and ``hardness`` (B, N), the detached max class logit.
+        """
         labels = torch.stack([r[1] for r in records])
         valid = torch.stack([r[2] for r in records]) > 0
         quality = torch.stack([r[4] for r in records])
         with torch.no_grad():
             hardness = self.flatten_levels(cls_scores).max(-1)[0]
-        losses.update(
-            self.loss_clipjoint(cls_feats, labels, quality, valid, hardness))
-        return losses
+        return labels, quality, valid, hardness
 
     def predict_by_feat(self,
                         cls_scores: List[Tensor],

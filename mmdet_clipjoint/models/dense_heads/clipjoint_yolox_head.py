@@ -9,8 +9,7 @@ from torch import Tensor
 
 from mmdet.models.dense_heads import YOLOXHead
 from mmdet.registry import MODELS
-from mmdet.utils import ConfigType, InstanceList, OptConfigType, \
-    OptInstanceList
+from mmdet.utils import InstanceList, OptInstanceList
 from .clipjoint_dense_mixin import ClipJointDenseMixin
 
 __all__ = ['ClipJointYOLOXHead']
@@ -28,47 +27,9 @@ class ClipJointYOLOXHead(ClipJointDenseMixin, YOLOXHead):
     ``fuse`` replace the class probabilities, which the stock
     ``predict_by_feat`` still multiplies by the objectness.
 
-    Args:
-        num_classes (int): Number of foreground classes C.
-        in_channels (int): Channels of the input feature maps.
-        text_bank (dict): Config of a :class:`ContrastiveTextBank`.
-        proj_hidden (int): Hidden width of the 1x1-conv projection.
-        loss_contrast (dict): Config of the InfoNCE loss.
-        loss_aux (dict, optional): Config of the auxiliary CE of the mined
-            negatives towards the bank's background entry (None: off).
-        quality_weight (bool): Weight positives by their IoU target.
-        neg_pos_ratio (int): Mined hard negatives per positive (at least
-            per image).
-        max_grad_share (float, optional): Bound of the branch's gradient
-            into the trunk relative to the host classifier's, at the
-            classifier feature (None: unbounded).
-        score_mode (str): ``det`` (default), ``clip`` or ``fuse``.
-        fuse_alpha (float): Weight of the contrastive probabilities in
-            ``fuse`` mode.
-        **kwargs: Passed to :class:`YOLOXHead`.
+    Constructor arguments: :meth:`ClipJointDenseMixin.__init__` (the
+    branch's), the rest are passed to :class:`YOLOXHead`.
     """
-
-    def __init__(self,
-                 num_classes: int,
-                 in_channels: int,
-                 text_bank: ConfigType,
-                 proj_hidden: int = 256,
-                 loss_contrast: ConfigType = dict(
-                     type='InfoNCELoss', loss_weight=1.0),
-                 loss_aux: OptConfigType = dict(
-                     type='CrossEntropyLoss', use_sigmoid=False,
-                     loss_weight=1.0),
-                 quality_weight: bool = True,
-                 neg_pos_ratio: int = 3,
-                 max_grad_share: Optional[float] = 1.0,
-                 score_mode: str = 'det',
-                 fuse_alpha: float = 0.5,
-                 **kwargs) -> None:
-        super().__init__(num_classes, in_channels, **kwargs)
-        self._init_clipjoint(text_bank, self.feat_channels, proj_hidden,
-                             loss_contrast, loss_aux, quality_weight,
-                             neg_pos_ratio, max_grad_share, score_mode,
-                             fuse_alpha)
 
     def forward_single(self, x: Tensor, cls_convs: nn.Module,
                        reg_convs: nn.Module, conv_cls: nn.Module,
@@ -115,26 +76,39 @@ class ClipJointYOLOXHead(ClipJointDenseMixin, YOLOXHead):
         """Stock YOLOX losses plus ``loss_contrast`` / ``loss_clip_ce``.
 
         Args:
-            cls_scores (Sequence[Tensor]): per level (B, C, H, W).
-            bbox_preds (Sequence[Tensor]): per level (B, 4, H, W).
-            objectnesses (Sequence[Tensor]): per level (B, 1, H, W).
+            cls_scores, bbox_preds, objectnesses (Sequence[Tensor]): the
+                stock outputs, per level (B, C | 4 | 1, H, W).
             cls_feats (Sequence[Tensor]): per level (B, feat_channels, H, W).
-            batch_gt_instances (list[:obj:`InstanceData`]): ground truth.
-            batch_img_metas (list[dict]): image metas.
-            batch_gt_instances_ignore (list[:obj:`InstanceData`],
-                optional): ignored instances.
+            batch_gt_instances, batch_img_metas, batch_gt_instances_ignore:
+                as in :meth:`YOLOXHead.loss_by_feat`.
 
         Returns:
             dict[str, Tensor]: the stock losses, ``loss_contrast``,
             ``loss_clip_ce`` and ``acc_clip``.
         """
-        with self._record_targets() as records:
-            losses = super().loss_by_feat(cls_scores, bbox_preds,
-                                          objectnesses, batch_gt_instances,
-                                          batch_img_metas,
-                                          batch_gt_instances_ignore)
-        # per image: (foreground_mask (N,), cls_target (P_i, C) = one-hot *
-        #             IoU, obj_target, bbox_target, l1_target, num_pos)
+        return self._loss_by_feat_with_branch(
+            (cls_scores, bbox_preds, objectnesses), cls_feats,
+            batch_gt_instances, batch_img_metas, batch_gt_instances_ignore)
+
+    def _dense_targets(self, records: List[tuple],
+                       cls_scores: Sequence[Tensor],
+                       bbox_preds: Sequence[Tensor],
+                       objectnesses: Sequence[Tensor]) -> Tuple[Tensor, ...]:
+        """SimOTA's assignment as branch targets.
+
+        Args:
+            records (list[tuple]): per image ``(foreground_mask (N,),
+                cls_target (P_i, C) = one-hot * IoU, obj_target,
+                bbox_target, l1_target, num_pos)``.
+            cls_scores (Sequence[Tensor]): per level (B, C, H, W) logits.
+            bbox_preds (Sequence[Tensor]): per level (B, 4, H, W); unused.
+            objectnesses (Sequence[Tensor]): per level (B, 1, H, W) logits.
+
+        Returns:
+            tuple[Tensor]: ``labels`` (B, N) in ``[0, C]``, ``quality``
+            (B, N) (the IoU of the positives), ``valid`` (B, N) bool and
+            ``hardness`` (B, N), the detached detector score.
+        """
         fg = torch.stack([r[0] for r in records])  # (B, N)
         cls_target = torch.cat([r[1] for r in records])  # (P, C)
         quality = fg.new_zeros(fg.shape, dtype=cls_target.dtype)
@@ -148,9 +122,7 @@ class ClipJointYOLOXHead(ClipJointDenseMixin, YOLOXHead):
         with torch.no_grad():
             hardness = self.flatten_levels(cls_scores).sigmoid().max(-1)[0] \
                 * self.flatten_levels(objectnesses)[..., 0].sigmoid()
-        losses.update(
-            self.loss_clipjoint(cls_feats, labels, quality, valid, hardness))
-        return losses
+        return labels, quality, valid, hardness
 
     def predict_by_feat(self,
                         cls_scores: List[Tensor],
@@ -165,19 +137,17 @@ class ClipJointYOLOXHead(ClipJointDenseMixin, YOLOXHead):
         post-process (which multiplies them by the objectness).
 
         Args:
-            cls_scores (list[Tensor]): per level (B, C, H, W) logits.
-            bbox_preds (list[Tensor]): per level (B, 4, H, W).
-            objectnesses (list[Tensor]): per level (B, 1, H, W).
+            cls_scores, bbox_preds, objectnesses (list[Tensor]): the stock
+                outputs, per level (B, C | 4 | 1, H, W); ``cls_scores`` are
+                logits.
             cls_feats (list[Tensor], optional): per level
                 (B, feat_channels, H, W); None in ``det`` mode.
-            batch_img_metas (list[dict]): image metas.
-            cfg (ConfigDict, optional): test config.
-            rescale (bool): rescale boxes to the original image.
-            with_nms (bool): run NMS.
+            batch_img_metas, cfg, rescale, with_nms: as in
+                :meth:`YOLOXHead.predict_by_feat`.
 
         Returns:
-            list[:obj:`InstanceData`]: ``bboxes`` (n, 4), ``scores`` (n,)
-            and ``labels`` (n,) per image.
+            list[:obj:`InstanceData`]: per image, ``bboxes`` (n, 4),
+            ``scores`` (n,) and ``labels`` (n,).
         """
         cls_scores = self.fuse_mlvl_scores(cls_scores, cls_feats)
         return super().predict_by_feat(

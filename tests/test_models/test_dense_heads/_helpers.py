@@ -1,7 +1,13 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
-"""Building ClipJoint dense heads (and their stock twins) for CPU tests."""
+"""Building ClipJoint dense heads (and their stock twins) for CPU tests,
+and the cases every one-stage ClipJoint head passes (:class:`DenseHeadCases`).
+"""
 import copy
+import inspect
+import os.path as osp
+from typing import Tuple
 
+import pytest
 import torch
 from mmengine.config import Config
 from mmengine.structures import InstanceData
@@ -10,19 +16,28 @@ import mmdet_clipjoint  # noqa: F401
 from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet.utils import register_all_modules
+from mmdet_clipjoint.models.dense_heads import ClipJointDenseMixin
 
 __all__ = [
-    'OURS', 'IMG', 'head_cfg', 'build', 'stock_twin', 'feats', 'samples',
-    'total_loss', 'scalar'
+    'OURS', 'IMG', 'config_path', 'head_cfg', 'build', 'stock_twin', 'feats',
+    'samples', 'total_loss', 'scalar', 'DenseHeadCases'
 ]
 
 register_all_modules()
 
 #: the arguments that ClipJoint dense heads add to the stock ones
-OURS = ('text_bank', 'proj_hidden', 'loss_contrast', 'loss_aux',
-        'quality_weight', 'neg_pos_ratio', 'max_grad_share', 'score_mode',
-        'fuse_alpha')
+OURS = tuple(
+    name for name in inspect.signature(
+        ClipJointDenseMixin.__init__).parameters
+    if name not in ('self', 'num_classes', 'in_channels', 'kwargs'))
 IMG = 128
+ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))))
+
+
+def config_path(folder: str, name: str) -> str:
+    """``configs/<folder>/<name>`` of this repository."""
+    return osp.join(ROOT, 'configs', folder, name)
 
 
 def head_cfg(config: str, **kw) -> Config:
@@ -41,6 +56,7 @@ def head_cfg(config: str, **kw) -> Config:
 
 
 def build(config: str, **kw):
+    """The config's head (:func:`head_cfg`), seeded and initialised."""
     torch.manual_seed(0)
     head = MODELS.build(head_cfg(config, **kw))
     head.init_weights()
@@ -63,6 +79,8 @@ def stock_twin(config: str, stock_type: str, head):
 
 
 def feats(channels: int, batch: int = 2, strides=(8, 16, 32)):
+    """Random neck outputs, per stride ``(batch, channels, 128 / s, 128 / s)``.
+    """
     torch.manual_seed(1)
     return tuple(
         torch.rand(batch, channels, IMG // s, IMG // s) for s in strides)
@@ -87,10 +105,155 @@ def samples(num_gts, num_classes: int = 80):
 
 
 def total_loss(losses: dict):
+    """The sum of every ``loss*`` entry (per-level lists summed)."""
     return sum(
         sum(v) if isinstance(v, (list, tuple)) else v
         for k, v in losses.items() if 'loss' in k)
 
 
 def scalar(v):
+    """A loss entry as one tensor (per-level lists summed)."""
     return sum(v) if isinstance(v, (list, tuple)) else v
+
+
+def _assert_same_results(a, b) -> None:
+    """Two lists of :obj:`InstanceData` results are identical."""
+    assert len(a) == len(b)
+    for x, y in zip(a, b):
+        assert torch.equal(x.bboxes, y.bboxes)
+        assert torch.equal(x.scores, y.scores)
+        assert torch.equal(x.labels, y.labels)
+
+
+class DenseHeadCases:
+    """What every one-stage ClipJoint head does, whatever its host.
+
+    A test module subclasses it as ``Test<Head>`` and sets the attributes;
+    the cases specific to a host stay in that module.
+    """
+
+    #: the head's main config (configs/...)
+    cfg: str
+    #: the host's neck / head width
+    ch: int
+    #: the stock head it extends, for the parity checks
+    stock_type: str
+    #: how many outputs the stock forward returns
+    num_stock_outs: int
+    #: stock losses that are positive with ground truth
+    stock_losses: Tuple[str, ...]
+    #: stock losses that are positive / zero without ground truth
+    empty_positive: Tuple[str, ...]
+    empty_zero: Tuple[str, ...]
+
+    @staticmethod
+    def tower_weight(head) -> torch.Tensor:
+        """A weight of the shared classification tower (before the fork)."""
+        raise NotImplementedError
+
+    def test_loss_empty_gt(self):
+        head = build(self.cfg)
+        head.train()
+        losses = head.loss(feats(self.ch), samples([0, 0]))
+        for k in self.empty_positive:
+            assert scalar(losses[k]) > 0, k
+        for k in self.empty_zero:
+            assert scalar(losses[k]) == 0, k
+        # no positive: InfoNCE is a zero with a graph; the mined negatives
+        # still teach the background entry through the auxiliary CE
+        assert losses['loss_contrast'] == 0
+        assert losses['loss_contrast'].requires_grad
+        assert losses['loss_clip_ce'] > 0
+        assert 'acc_clip' not in losses
+        for k in ('loss_contrast', 'loss_clip_ce'):
+            assert torch.isfinite(losses[k]), k
+
+    def test_loss_with_gt_and_gradients(self):
+        head = build(self.cfg)
+        head.train()
+        losses = head.loss(feats(self.ch), samples([3, 1]))
+        for k in self.stock_losses + ('loss_contrast', 'loss_clip_ce'):
+            assert scalar(losses[k]) > 0, k
+        assert 0 <= losses['acc_clip'] <= 100
+        total_loss(losses).backward()
+        for conv in (head.proj[0], head.proj[2]):
+            assert conv.weight.grad.abs().sum() > 0
+        assert head.text_bank.embeddings.grad.abs().sum() > 0
+        assert head.text_bank.bg_embedding.grad.abs().sum() > 0
+        assert head.text_bank.log_scale.grad.abs().sum() > 0
+        # the branch trains the shared classification tower
+        assert self.tower_weight(head).grad.abs().sum() > 0
+
+    def test_frozen_bank_gets_no_gradient(self):
+        head = build(self.cfg,
+                     text_bank=dict(learnable=False, learn_temperature=False))
+        head.train()
+        total_loss(head.loss(feats(self.ch), samples([2, 2]))).backward()
+        bank = head.text_bank
+        assert bank.embeddings.grad is None and bank.log_scale.grad is None
+        for conv in (head.proj[0], head.proj[2]):
+            assert conv.weight.grad.abs().sum() > 0
+
+    @pytest.mark.parametrize('score_mode', ['det', 'clip', 'fuse'])
+    def test_predict_every_score_mode(self, score_mode):
+        head = build(self.cfg, score_mode=score_mode)
+        head.eval()
+        calls = []
+        head.proj.register_forward_hook(lambda *a: calls.append(1))
+        with torch.no_grad():
+            outs = head(feats(self.ch))
+            res = head.predict(feats(self.ch), samples([1, 1]), rescale=False)
+        # det: exactly the stock outputs, and the branch never runs
+        assert len(outs) == self.num_stock_outs + (score_mode != 'det')
+        assert bool(calls) == (score_mode != 'det')
+        assert len(res) == 2
+        for r in res:
+            n = len(r.bboxes)
+            assert n > 0
+            assert r.bboxes.shape == (n, 4) and r.scores.shape == (n, )
+            assert r.labels.shape == (n, )
+            assert ((r.scores >= 0) & (r.scores <= 1)).all()
+            assert ((r.labels >= 0) & (r.labels < head.num_classes)).all()
+
+    def test_det_mode_equals_stock_head(self):
+        head = build(self.cfg, score_mode='det')
+        stock = stock_twin(self.cfg, self.stock_type, head)
+        head.eval()
+        stock.eval()
+        with torch.no_grad():
+            a = head.predict(feats(self.ch), samples([1, 1]))
+            b = stock.predict(feats(self.ch), samples([1, 1]))
+        _assert_same_results(a, b)
+
+    def test_fuse_differs_from_det_and_state_dict_round_trip(self):
+        head = build(self.cfg, score_mode='fuse')
+        head.eval()
+        with torch.no_grad():
+            fused = head.predict(feats(self.ch, batch=1), samples([1]))[0]
+        torch.manual_seed(123)
+        other = MODELS.build(head_cfg(self.cfg, score_mode='fuse'))
+        other.load_state_dict(head.state_dict())
+        other.eval()
+        with torch.no_grad():
+            again = other.predict(feats(self.ch, batch=1), samples([1]))[0]
+        torch.testing.assert_close(fused.scores, again.scores)
+        head.score_mode = 'det'
+        with torch.no_grad():
+            det = head.predict(feats(self.ch, batch=1), samples([1]))[0]
+        assert not torch.allclose(det.scores[:20], fused.scores[:20])
+
+    @pytest.mark.parametrize('kw,match', [
+        (dict(num_classes=79), 'num_classes'),
+        (dict(num_classes=12), 'num_classes'),
+        (dict(score_mode='mean'), 'score_mode'),
+        (dict(fuse_alpha=1.5), 'fuse_alpha'),
+        (dict(neg_pos_ratio=-1), 'neg_pos_ratio'),
+        (dict(loss_aux=dict(type='CrossEntropyLoss', loss_weight=-1.0)),
+         '>= 0'),
+        (dict(loss_contrast=dict(type='InfoNCELoss', loss_weight=-1.0)),
+         '>= 0'),
+        (dict(text_bank=dict(background=None)), 'background entry'),
+    ])
+    def test_bad_head_config(self, kw, match):
+        with pytest.raises(ValueError, match=match):
+            build(self.cfg, **kw)

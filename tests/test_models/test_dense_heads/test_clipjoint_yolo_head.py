@@ -1,62 +1,32 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
-"""ClipJointYOLOHead (RTMDet): losses, gradients, score modes, stock parity."""
-import os.path as osp
+"""ClipJointYOLOHead (RTMDet): losses, gradients, score modes, stock parity.
 
+The cases every one-stage head passes are in :class:`DenseHeadCases`; the
+sampling and normalisation of the shared branch are tested here, once.
+"""
 import pytest
 import torch
 
-from mmdet.registry import MODELS
-from ._helpers import (build, feats, head_cfg, samples, scalar, stock_twin,
-                       total_loss)
+from ._helpers import (DenseHeadCases, build, config_path, feats, samples,
+                       scalar, stock_twin)
 
-ROOT = osp.dirname(osp.dirname(osp.dirname(osp.dirname(
-    osp.abspath(__file__)))))
-CFG = osp.join(ROOT, 'configs', 'clipjoint_rtmdet',
-               'clipjoint-rtmdet_tiny_8xb32-300e_coco.py')
+CFG = config_path('clipjoint_rtmdet',
+                  'clipjoint-rtmdet_tiny_8xb32-300e_coco.py')
 CH = 96  # RTMDet-tiny neck / head width
 
 
-def test_loss_empty_gt():
-    head = build(CFG)
-    head.train()
-    losses = head.loss(feats(CH), samples([0, 0]))
-    assert scalar(losses['loss_cls']) > 0
-    assert scalar(losses['loss_bbox']) == 0
-    # no positive: InfoNCE is a zero with a graph; the mined negatives
-    # still teach the background entry through the auxiliary CE
-    assert losses['loss_contrast'] == 0
-    assert losses['loss_contrast'].requires_grad
-    assert losses['loss_clip_ce'] > 0
-    assert 'acc_clip' not in losses
-    for k in ('loss_contrast', 'loss_clip_ce'):
-        assert torch.isfinite(losses[k]), k
+class TestClipJointYOLOHead(DenseHeadCases):
+    cfg = CFG
+    ch = CH
+    stock_type = 'RTMDetSepBNHead'
+    num_stock_outs = 2  # cls_scores, bbox_preds
+    stock_losses = ('loss_cls', 'loss_bbox')
+    empty_positive = ('loss_cls', )
+    empty_zero = ('loss_bbox', )
 
-
-def test_loss_with_gt_and_gradients():
-    head = build(CFG)
-    head.train()
-    losses = head.loss(feats(CH), samples([3, 1]))
-    for k in ('loss_cls', 'loss_bbox', 'loss_contrast', 'loss_clip_ce'):
-        assert scalar(losses[k]) > 0, k
-    assert 0 <= losses['acc_clip'] <= 100
-    total_loss(losses).backward()
-    for conv in (head.proj[0], head.proj[2]):
-        assert conv.weight.grad.abs().sum() > 0
-    assert head.text_bank.embeddings.grad.abs().sum() > 0
-    assert head.text_bank.bg_embedding.grad.abs().sum() > 0
-    assert head.text_bank.log_scale.grad.abs().sum() > 0
-    # the branch trains the shared classification tower
-    assert head.cls_convs[0][0].conv.weight.grad.abs().sum() > 0
-
-
-def test_frozen_bank_gets_no_gradient():
-    head = build(CFG, text_bank=dict(learnable=False,
-                                     learn_temperature=False))
-    head.train()
-    total_loss(head.loss(feats(CH), samples([2, 2]))).backward()
-    bank = head.text_bank
-    assert bank.embeddings.grad is None and bank.log_scale.grad is None
-    assert head.proj[0].weight.grad.abs().sum() > 0
+    @staticmethod
+    def tower_weight(head):
+        return head.cls_convs[0][0].conv.weight
 
 
 @pytest.mark.parametrize('background', [None, 'zero'])
@@ -72,8 +42,6 @@ def test_background_variants_and_no_aux(background):
     assert ('loss_clip_ce' in full) == (background is not None)
     if background:
         assert full['loss_clip_ce'] > 0 and empty['loss_clip_ce'] > 0
-    with pytest.raises(ValueError, match='background entry'):
-        build(CFG, text_bank=dict(background=None))
 
 
 def test_stock_losses_unchanged():
@@ -110,78 +78,6 @@ def test_sampling_quality_and_hard_negatives():
     head = build(CFG, quality_weight=False)
     _, _, w = head._sample_locations(labels, quality, valid, hardness)
     assert (w == 1).all()
-
-
-def _count_proj_calls(head):
-    calls = []
-    head.proj.register_forward_hook(lambda *a: calls.append(1))
-    return calls
-
-
-@pytest.mark.parametrize('score_mode', ['det', 'clip', 'fuse'])
-def test_predict_every_score_mode(score_mode):
-    head = build(CFG, score_mode=score_mode)
-    head.eval()
-    calls = _count_proj_calls(head)
-    with torch.no_grad():
-        outs = head(feats(CH))
-        res = head.predict(feats(CH), samples([1, 1]), rescale=False)
-    # det: exactly the stock outputs, and the branch never runs
-    assert len(outs) == (2 if score_mode == 'det' else 3)
-    assert bool(calls) == (score_mode != 'det')
-    assert len(res) == 2
-    for r in res:
-        n = len(r.bboxes)
-        assert n > 0
-        assert r.bboxes.shape == (n, 4) and r.scores.shape == (n, )
-        assert r.labels.shape == (n, )
-        assert ((r.scores >= 0) & (r.scores <= 1)).all()
-        assert ((r.labels >= 0) & (r.labels < head.num_classes)).all()
-
-
-def test_det_mode_equals_stock_head():
-    head = build(CFG, score_mode='det')
-    stock = stock_twin(CFG, 'RTMDetSepBNHead', head)
-    head.eval()
-    stock.eval()
-    with torch.no_grad():
-        a = head.predict(feats(CH), samples([1, 1]))
-        b = stock.predict(feats(CH), samples([1, 1]))
-    for x, y in zip(a, b):
-        assert torch.equal(x.bboxes, y.bboxes)
-        assert torch.equal(x.scores, y.scores)
-        assert torch.equal(x.labels, y.labels)
-
-
-def test_fuse_differs_from_det_and_state_dict_round_trip():
-    head = build(CFG, score_mode='fuse')
-    head.eval()
-    with torch.no_grad():
-        fused = head.predict(feats(CH), samples([1]))[0]
-    torch.manual_seed(123)
-    other = MODELS.build(head_cfg(CFG, score_mode='fuse'))
-    other.load_state_dict(head.state_dict())
-    other.eval()
-    with torch.no_grad():
-        again = other.predict(feats(CH), samples([1]))[0]
-    torch.testing.assert_close(fused.scores, again.scores)
-    head.score_mode = 'det'
-    with torch.no_grad():
-        det = head.predict(feats(CH), samples([1]))[0]
-    assert not torch.allclose(det.scores[:20], fused.scores[:20])
-
-
-@pytest.mark.parametrize('kw,match', [
-    (dict(num_classes=79), 'num_classes'),
-    (dict(score_mode='mean'), 'score_mode'),
-    (dict(fuse_alpha=1.5), 'fuse_alpha'),
-    (dict(neg_pos_ratio=-1), 'neg_pos_ratio'),
-    (dict(loss_aux=dict(type='CrossEntropyLoss', loss_weight=-1.0)), '>= 0'),
-    (dict(loss_contrast=dict(type='InfoNCELoss', loss_weight=-1.0)), '>= 0'),
-])
-def test_bad_head_config(kw, match):
-    with pytest.raises(ValueError, match=match):
-        build(CFG, **kw)
 
 
 def test_dense_normalisation_like_host():

@@ -116,26 +116,35 @@ class ClipJointBBoxHead(Shared2FCBBoxHead):
         cls_identity = not (self.num_cls_convs or self.num_cls_fcs)
         if cls_identity:  # Shared2FC: fork where cls and reg part
             x, x_branch = fork_with_grad_share(x, share)
-        x_cls, x_reg = x, x
-        for conv in self.cls_convs:
-            x_cls = conv(x_cls)
-        if x_cls.dim() > 2:
-            if self.with_avg_pool:
-                x_cls = self.avg_pool(x_cls)
-            x_cls = x_cls.flatten(1)
-        for fc in self.cls_fcs:
-            x_cls = self.relu(fc(x_cls))
-        for conv in self.reg_convs:
-            x_reg = conv(x_reg)
-        if x_reg.dim() > 2:
-            if self.with_avg_pool:
-                x_reg = self.avg_pool(x_reg)
-            x_reg = x_reg.flatten(1)
-        for fc in self.reg_fcs:
-            x_reg = self.relu(fc(x_reg))
+        x_cls = self._convs_fcs(x, self.cls_convs, self.cls_fcs)
+        x_reg = self._convs_fcs(x, self.reg_convs, self.reg_fcs)
         if not cls_identity:
             x_cls, x_branch = fork_with_grad_share(x_cls, share)
         return x_cls, x_reg, x_branch
+
+    def _convs_fcs(self, x: Tensor, convs: nn.ModuleList,
+                   fcs: nn.ModuleList) -> Tensor:
+        """The cls or the reg part of :class:`ConvFCBBoxHead.forward`.
+
+        Args:
+            x (Tensor): the shared trunk's output, shape (N, C, S, S), or
+                (N, C') after shared FCs.
+            convs (nn.ModuleList): the part's convs (``cls_convs`` /
+                ``reg_convs``).
+            fcs (nn.ModuleList): the part's FCs (``cls_fcs`` / ``reg_fcs``).
+
+        Returns:
+            Tensor: shape (N, cls_last_dim) or (N, reg_last_dim).
+        """
+        for conv in convs:
+            x = conv(x)
+        if x.dim() > 2:
+            if self.with_avg_pool:
+                x = self.avg_pool(x)
+            x = x.flatten(1)
+        for fc in fcs:
+            x = self.relu(fc(x))
+        return x
 
     @property
     def needs_embed(self) -> bool:
