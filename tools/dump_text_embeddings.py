@@ -89,6 +89,7 @@ def main(argv=None) -> Dict:
 
     from mmdet_clipjoint.models.utils import (DEFAULT_TEMPLATES,
                                               ENSEMBLE_TEMPLATES)
+    from mmdet_clipjoint.models.utils.clip_text import ClipWeightsUnavailable
     from mmdet_clipjoint.models.utils.class_spec import (
         check_class_names, class_spec_from_config, class_spec_from_list)
     from mmdet_clipjoint.models.utils.embedding_dump import (
@@ -148,10 +149,18 @@ def main(argv=None) -> Dict:
         print('WARNING: --pretrained none: random CLIP weights; the '
               'embeddings are meaningless (tests only).', file=sys.stderr)
 
-    res = dump_text_embeddings(
-        args.out, names, prompt_names, model_name, pretrained, templates,
-        args.source, embed_dim=bank_dim, batch_size=args.batch_size,
-        progress=not args.no_progress)
+    try:
+        res = dump_text_embeddings(
+            args.out, names, prompt_names, model_name, pretrained,
+            templates, args.source, embed_dim=bank_dim,
+            batch_size=args.batch_size, progress=not args.no_progress)
+    except ClipWeightsUnavailable as e:
+        raise FileNotFoundError(
+            f'no network, and the CLIP weights {model_name!r} / '
+            f'{pretrained!r} are not in the local cache. Run this command '
+            'on a machine with network access (then copy the output file '
+            'here), or pass --pretrained /path/to/open_clip_checkpoint.bin '
+            'of that model.') from e
     out = osp.abspath(args.out)
     print(f'Wrote {tuple(res["embeddings"].shape)} embeddings to {out}')
     opts = ' '.join(f'{p}.init_source=file {p}.embeddings_file={out}'

@@ -168,3 +168,37 @@ def test_dump_cli_from_dataset_info_json(tiny_clip, synthetic_coco,
     ref = encode_class_names(list(synthetic_coco['classes']),
                              tiny_clip['name'], tiny_clip['ckpt'])
     torch.testing.assert_close(data['embeddings'], ref)
+
+
+def test_offline_fails_fast_with_one_message(tmp_path, monkeypatch):
+    """No weights host answers: the hub client runs in offline mode (its
+    cache only, no retries) and the tool says what to do in one message --
+    not "run dump_text_embeddings", which is what just failed."""
+    from huggingface_hub import constants
+
+    from mmdet_clipjoint.models.utils import clip_text
+    monkeypatch.setattr(clip_text, 'weights_host_reachable', lambda: False)
+    monkeypatch.setattr(constants, 'HF_HUB_CACHE', str(tmp_path / 'empty'))
+    offline_before = constants.HF_HUB_OFFLINE
+    seen = []
+    real = clip_text._hub_offline
+
+    def spy():
+        seen.append(True)
+        return real()
+
+    monkeypatch.setattr(clip_text, '_hub_offline', spy)
+    txt = tmp_path / 'classes.txt'
+    txt.write_text('cat\ndog\n')
+    with pytest.raises(FileNotFoundError) as err:
+        _load_tool().main([str(txt), '--out', str(tmp_path / 'e.pt'),
+                           '--model', 'ViT-B-32', '--pretrained', 'openai',
+                           '--no-progress'])
+    msg = str(err.value)
+    assert msg.startswith('no network') and '--pretrained /path/to' in msg
+    assert 'dump_text_embeddings' not in msg
+    assert seen and constants.HF_HUB_OFFLINE == offline_before  # restored
+    # the bank's own path names the offline options too
+    with pytest.raises(clip_text.ClipWeightsUnavailable,
+                       match='No network.*clip_pretrained'):
+        clip_text.build_clip_model('ViT-B-32', 'openai')

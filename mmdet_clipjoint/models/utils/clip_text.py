@@ -13,11 +13,12 @@ Embeddings file format:
 * ``.npy``: a float array of shape ``(C, D)`` (no names: only the shape is
   checked).
 """
+import contextlib
 import hashlib
 import json
 import os
 import os.path as osp
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -28,7 +29,8 @@ __all__ = [
     'DEFAULT_TEMPLATES', 'ENSEMBLE_TEMPLATES', 'OFFLINE_HINT',
     'check_clip_model_name', 'check_clip_pretrained', 'build_clip_model',
     'encode_class_names', 'encode_class_names_cached', 'cache_key',
-    'load_embeddings_file', 'save_embeddings_file', 'default_cache_dir'
+    'load_embeddings_file', 'save_embeddings_file', 'default_cache_dir',
+    'ClipWeightsUnavailable', 'weights_host_reachable'
 ]
 
 DEFAULT_TEMPLATES = ('a photo of a {}.', )
@@ -50,9 +52,53 @@ OFFLINE_HINT = (
     'Without network access, either (a) download the weights once on a '
     'machine that has it and point `clip_pretrained` at the local file '
     '(e.g. clip_pretrained=\'/path/to/open_clip_pytorch_model.bin\'), or '
-    '(b) dump the class embeddings with `python tools/dump_text_embeddings.py'
-    ' <config> --out emb.pt` and set `init_source=\'file\', '
-    'embeddings_file=\'emb.pt\'` on the text bank.')
+    '(b) on such a machine, dump the class embeddings with `python '
+    'tools/dump_text_embeddings.py <config> --out emb.pt`, copy emb.pt here '
+    'and set `init_source=\'file\', embeddings_file=\'emb.pt\'` on the '
+    'text bank.')
+#: the hosts open_clip downloads pretrained weights from
+_WEIGHT_HOSTS = ('huggingface.co', 'openaipublic.azureedge.net')
+
+
+class ClipWeightsUnavailable(RuntimeError):
+    """Offline and the requested CLIP weights are not in the local cache."""
+
+
+def weights_host_reachable(timeout: float = 3.0) -> bool:
+    """Whether a host that serves open_clip weights answers at all (one
+    TCP connection per host, ``timeout`` seconds at most): offline, the
+    hub client would otherwise retry for about a minute before failing."""
+    import socket
+    for host in _WEIGHT_HOSTS:
+        try:
+            socket.create_connection((host, 443), timeout=timeout).close()
+            return True
+        except OSError:
+            continue
+    return False
+
+
+@contextlib.contextmanager
+def _hub_offline():
+    """huggingface_hub's offline mode for the block: its local cache only,
+    no network retries."""
+    try:
+        from huggingface_hub import constants
+    except ImportError:  # no hub client: open_clip uses plain URLs
+        yield
+        return
+    old_env = os.environ.get('HF_HUB_OFFLINE')
+    old = constants.HF_HUB_OFFLINE
+    os.environ['HF_HUB_OFFLINE'] = '1'
+    constants.HF_HUB_OFFLINE = True
+    try:
+        yield
+    finally:
+        constants.HF_HUB_OFFLINE = old
+        if old_env is None:
+            os.environ.pop('HF_HUB_OFFLINE', None)
+        else:
+            os.environ['HF_HUB_OFFLINE'] = old_env
 
 
 def default_cache_dir() -> str:
@@ -123,10 +169,19 @@ def build_clip_model(model_name: str,
     import open_clip
     check_clip_model_name(model_name)
     check_clip_pretrained(model_name, pretrained)
+    is_tag = pretrained is not None and not osp.isfile(pretrained)
+    offline = is_tag and not weights_host_reachable()
     try:
-        model = open_clip.create_model(
-            model_name, pretrained=pretrained, device='cpu')
+        with _hub_offline() if offline else contextlib.nullcontext():
+            model = open_clip.create_model(
+                model_name, pretrained=pretrained, device='cpu')
     except Exception as e:  # download failure, corrupt file, ...
+        if offline:
+            raise ClipWeightsUnavailable(
+                f'No network: the CLIP weights {model_name!r} / '
+                f'{pretrained!r} are not in the local cache and cannot be '
+                'downloaded (no weights host answers). ' + OFFLINE_HINT
+            ) from e
         raise RuntimeError(
             f'Could not load CLIP weights for model {model_name!r} with '
             f'pretrained={pretrained!r}: {type(e).__name__}: {e}\n' +
