@@ -19,7 +19,11 @@ from typing import Dict, List
 
 from mmdet_clipjoint.utils.cli import doc_parser, run_main
 
-__all__ = ['set_score_mode', 'main']
+__all__ = ['main']
+
+
+#: drawing threshold of each score mode when --pred-score-thr is not given
+DEFAULT_SCORE_THR = dict(det=0.3, fuse=0.2, clip=0.1)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -32,8 +36,12 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='output folder (vis/ and preds/ inside)')
     p.add_argument('--device', default='cpu',
                    help='device, e.g. cpu or cuda:0')
-    p.add_argument('--pred-score-thr', type=float, default=0.3,
-                   help='draw boxes scoring at least this')
+    p.add_argument('--pred-score-thr', type=float, default=None,
+                   help='draw boxes scoring at least this (default per '
+                   'score mode: ' + ', '.join(
+                       f'{k} {v}' for k, v in DEFAULT_SCORE_THR.items()) +
+                   '; the branch\'s softmax over C+1 entries spreads its '
+                   'probability, so clip and fuse scores run lower)')
     p.add_argument('--score-mode', choices=['det', 'clip', 'fuse'],
                    help='override the ClipJoint heads\' inference scores: '
                    'det (detector only, branch skipped), clip (contrastive '
@@ -56,29 +64,6 @@ def parse_args(argv=None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def set_score_mode(model, score_mode: str, fuse_alpha=None) -> List[str]:
-    """Set ``score_mode`` (and ``fuse_alpha``) on every ClipJoint head.
-
-    Returns:
-        list[str]: the module names changed.
-
-    Raises:
-        ValueError: when the model has no ClipJoint head.
-    """
-    from mmdet_clipjoint.models.layers import check_score_mode
-    changed = []
-    for name, m in model.named_modules():
-        if hasattr(m, 'score_mode') and hasattr(m, 'text_bank'):
-            alpha = m.fuse_alpha if fuse_alpha is None else fuse_alpha
-            check_score_mode(score_mode, alpha)
-            m.score_mode, m.fuse_alpha = score_mode, alpha
-            changed.append(name)
-    if not changed:
-        raise ValueError('--score-mode needs a ClipJoint detector (a head '
-                         'with a text bank); this model has none.')
-    return changed
-
-
 def main(argv=None) -> Dict:
     """Run the demo; returns DetInferencer's result dict."""
     args = parse_args(argv)
@@ -86,6 +71,7 @@ def main(argv=None) -> Dict:
 
     import mmdet_clipjoint  # noqa: F401  registers the ClipJoint modules
     from mmdet.apis import DetInferencer
+    from mmdet_clipjoint.models.layers import ScoreModeMixin, set_score_mode
 
     if not osp.exists(args.img) and '://' not in args.img:
         raise FileNotFoundError(f'{args.img} does not exist.')
@@ -105,15 +91,56 @@ def main(argv=None) -> Dict:
         print(f'score_mode={args.score_mode!r} set on {changed}')
     elif args.fuse_alpha is not None:
         raise ValueError('--fuse-alpha needs --score-mode fuse.')
+    modes = [m.score_mode for m in inferencer.model.modules()
+             if isinstance(m, ScoreModeMixin)]
+    mode = modes[0] if modes else 'det'
+    thr = args.pred_score_thr
+    if thr is None:
+        thr = DEFAULT_SCORE_THR[mode]
+        print(f'drawing boxes with score >= {thr} (the default of score '
+              f'mode {mode!r}; --pred-score-thr changes it)')
     result = inferencer(
         args.img, batch_size=args.batch_size, out_dir=args.out_dir,
-        pred_score_thr=args.pred_score_thr, show=args.show,
+        pred_score_thr=thr, show=args.show,
         no_save_vis=args.no_save_vis, no_save_pred=args.no_save_pred,
         print_result=args.print_result)
+    names = list((inferencer.model.dataset_meta or {}).get('classes', ()))
+    _name_labels(result, names, args)
+    for i, pred in enumerate(result.get('predictions', [])):
+        scores = pred.get('scores', [])
+        if not any(sc >= thr for sc in scores):
+            best = f'{max(scores):.3f}' if scores else 'none'
+            print(f'image {i}: 0 boxes >= thr {thr} (best score {best}); '
+                  'lower --pred-score-thr to draw some')
     if not (args.no_save_vis and args.no_save_pred):
         print(f'Results saved to {osp.abspath(args.out_dir)} (vis/: drawn '
               'images, preds/: JSON predictions)')
     return result
+
+
+def _name_labels(result: Dict, names: List[str], args) -> None:
+    """Put the class names next to the label ids, in the returned
+    predictions and in the saved JSON files."""
+    import json
+    import os
+    for pred in result.get('predictions', []):
+        if 'labels' in pred:
+            pred['label_names'] = [
+                names[i] if 0 <= i < len(names) else str(i)
+                for i in pred['labels']]
+    pred_dir = osp.join(args.out_dir, 'preds')
+    if args.no_save_pred or not osp.isdir(pred_dir):
+        return
+    for fname in os.listdir(pred_dir):
+        if not fname.endswith('.json'):
+            continue
+        path = osp.join(pred_dir, fname)
+        with open(path) as f:
+            pred = json.load(f)
+        pred['label_names'] = [names[i] if 0 <= i < len(names) else str(i)
+                               for i in pred.get('labels', [])]
+        with open(path, 'w') as f:
+            json.dump(pred, f)
 
 
 if __name__ == '__main__':

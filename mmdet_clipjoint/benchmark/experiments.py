@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
+from ..models.layers.score_fusion import ScoreModeMixin, set_score_mode
 from ..utils.cli import iter_config_dicts
 from ..utils.small_config import shrink_config
 
@@ -235,14 +236,8 @@ def _train_stats(runner) -> dict:
     return stats
 
 
-def set_score_mode(model, mode: str) -> bool:
-    """Set ``score_mode`` on every ClipJoint head of ``model``."""
-    found = False
-    for m in model.modules():
-        if hasattr(m, 'score_mode') and hasattr(m, 'text_bank'):
-            m.score_mode = mode
-            found = True
-    return found
+def _has_clipjoint_head(model) -> bool:
+    return any(isinstance(m, ScoreModeMixin) for m in model.modules())
 
 
 class _ValRecorder(Hook):
@@ -293,6 +288,7 @@ def run_experiment(cfg: Config,
     model = runner.model.module if hasattr(runner.model,
                                            'module') else runner.model
     for mode in score_modes:
-        if set_score_mode(model, mode):
+        if _has_clipjoint_head(model):
+            set_score_mode(model, mode)
             out[mode] = runner.test()
     return out

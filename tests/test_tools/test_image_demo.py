@@ -46,6 +46,30 @@ def test_image_demo_saves_drawings_and_predictions(trained_clipjoint,
 
 
 def test_set_score_mode_needs_clipjoint_head():
-    demo = _load_demo()
+    from mmdet_clipjoint.models.layers import set_score_mode
     with pytest.raises(ValueError, match='ClipJoint detector'):
-        demo.set_score_mode(nn.Sequential(nn.Linear(2, 2)), 'clip')
+        set_score_mode(nn.Sequential(nn.Linear(2, 2)), 'clip')
+
+
+def test_predictions_carry_names_and_empty_drawings_are_reported(
+        trained_clipjoint, tmp_path, capsys):
+    """Label names next to the ids (returned and saved JSON); a threshold
+    above every score says so, with the best score; each mode has its own
+    default threshold."""
+    demo = _load_demo()
+    img, pred = _run(demo, trained_clipjoint, str(tmp_path / 'a'), 'det')
+    names = list(trained_clipjoint['data']['classes'])
+    assert pred['label_names'] == [names[i] for i in pred['labels']]
+    capsys.readouterr()
+    demo.main([img, trained_clipjoint['config'], '--weights',
+               trained_clipjoint['checkpoint'], '--out-dir',
+               str(tmp_path / 'b'), '--pred-score-thr', '1.01'])
+    out = capsys.readouterr().out
+    best = max(pred['scores'])
+    assert f'image 0: 0 boxes >= thr 1.01 (best score {best:.3f})' in out
+    demo.main([img, trained_clipjoint['config'], '--weights',
+               trained_clipjoint['checkpoint'], '--out-dir',
+               str(tmp_path / 'c'), '--score-mode', 'clip'])
+    out = capsys.readouterr().out
+    assert f'score >= {demo.DEFAULT_SCORE_THR["clip"]} (the default of ' \
+        "score mode 'clip'" in out

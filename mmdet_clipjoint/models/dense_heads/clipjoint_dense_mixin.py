@@ -12,14 +12,15 @@ from mmdet.models.losses import accuracy
 from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
                          OptInstanceList)
 from ..layers.grad_share import fork_with_grad_share
-from ..layers.score_fusion import check_score_mode, fuse_probs
+from ..layers.score_fusion import (ScoreModeMixin, check_score_mode,
+                                    fuse_probs)
 from ..utils.branch import build_clipjoint_parts
 from ..utils.dist import reduce_mean_factor
 
 __all__ = ['ClipJointDenseMixin']
 
 
-class ClipJointDenseMixin:
+class ClipJointDenseMixin(ScoreModeMixin):
     """CLIP-Joint-Detect for dense (one-stage) heads, as a mixin.
 
     Put it *before* a stock head in the bases (``class H(ClipJointDenseMixin,

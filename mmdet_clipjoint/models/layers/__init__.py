@@ -1,7 +1,11 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 from .contrastive_text_bank import ContrastiveTextBank
 from .grad_share import GradShareFork, fork_with_grad_share
-from .score_fusion import SCORE_MODES, check_score_mode, fuse_probs
+from .score_fusion import (SCORE_MODES, ScoreModeMixin, check_score_mode,
+                           fuse_probs, set_score_mode)
 
-__all__ = ['ContrastiveTextBank', 'GradShareFork', 'fork_with_grad_share',
-           'SCORE_MODES', 'check_score_mode', 'fuse_probs']
+__all__ = [
+    'ContrastiveTextBank', 'GradShareFork', 'fork_with_grad_share',
+    'SCORE_MODES', 'ScoreModeMixin', 'check_score_mode', 'fuse_probs',
+    'set_score_mode'
+]

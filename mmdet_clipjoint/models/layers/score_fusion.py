@@ -1,9 +1,14 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """Inference-time rules that combine detector and contrastive scores."""
+from typing import List, Optional
+
 import torch
 from torch import Tensor
 
-__all__ = ['SCORE_MODES', 'check_score_mode', 'fuse_probs']
+__all__ = [
+    'SCORE_MODES', 'check_score_mode', 'fuse_probs', 'ScoreModeMixin',
+    'set_score_mode'
+]
 
 #: ``det``: the detector's own scores (the branch is skipped entirely);
 #: ``clip``: the contrastive branch's probabilities only;
@@ -14,11 +19,74 @@ SCORE_MODES = ('det', 'clip', 'fuse')
 def check_score_mode(score_mode: str, fuse_alpha: float) -> None:
     """Raise a clear error for an unknown mode or an alpha outside [0, 1]."""
     if score_mode not in SCORE_MODES:
-        raise ValueError(f'score_mode={score_mode!r} is unknown; choose one '
-                         f'of {SCORE_MODES}.')
-    if not 0.0 <= fuse_alpha <= 1.0:
-        raise ValueError(f'fuse_alpha={fuse_alpha} must lie in [0, 1] (the '
-                         'weight of the contrastive scores in fuse mode).')
+        hint = ''
+        if isinstance(score_mode, str) and score_mode.lower() in SCORE_MODES:
+            hint = f' (modes are lower case: {score_mode.lower()!r})'
+        raise ValueError(f'score_mode={score_mode!r} is unknown{hint}; '
+                         f'choose one of {SCORE_MODES}.')
+    if isinstance(fuse_alpha, bool) or not isinstance(
+            fuse_alpha, (int, float)) or not 0.0 <= fuse_alpha <= 1.0:
+        raise ValueError(f'fuse_alpha={fuse_alpha!r} must be a number in '
+                         '[0, 1] (the weight of the contrastive scores in '
+                         'fuse mode).')
+
+
+class ScoreModeMixin:
+    """``score_mode`` and ``fuse_alpha`` of a ClipJoint head as validated
+    attributes: an assignment (``head.score_mode = 'CLIP'``,
+    ``head.fuse_alpha = 5.0``) raises the same clear error as the config,
+    instead of silently scoring in another mode."""
+
+    @property
+    def score_mode(self) -> str:
+        """``det``, ``clip`` or ``fuse`` (:data:`SCORE_MODES`)."""
+        return self._score_mode
+
+    @score_mode.setter
+    def score_mode(self, mode: str) -> None:
+        check_score_mode(mode, 0.5)
+        self._score_mode = mode
+
+    @property
+    def fuse_alpha(self) -> float:
+        """Weight of the contrastive probabilities in ``fuse`` mode."""
+        return self._fuse_alpha
+
+    @fuse_alpha.setter
+    def fuse_alpha(self, alpha: float) -> None:
+        check_score_mode('det', alpha)
+        self._fuse_alpha = float(alpha)
+
+
+def set_score_mode(model: torch.nn.Module,
+                   score_mode: str,
+                   fuse_alpha: Optional[float] = None) -> List[str]:
+    """Set ``score_mode`` (and ``fuse_alpha``) on every ClipJoint head.
+
+    Args:
+        model (nn.Module): A detector.
+        score_mode (str): One of :data:`SCORE_MODES`.
+        fuse_alpha (float, optional): New weight for ``fuse`` (default:
+            each head keeps its own).
+
+    Returns:
+        list[str]: The names of the heads changed.
+
+    Raises:
+        ValueError: For an unknown mode / alpha (nothing is changed), or
+            when the model has no ClipJoint head.
+    """
+    check_score_mode(score_mode, 0.5 if fuse_alpha is None else fuse_alpha)
+    heads = [(n, m) for n, m in model.named_modules()
+             if isinstance(m, ScoreModeMixin)]
+    if not heads:
+        raise ValueError('score_mode needs a ClipJoint detector (a head with '
+                         'a text bank); this model has none.')
+    for _, m in heads:
+        m.score_mode = score_mode
+        if fuse_alpha is not None:
+            m.fuse_alpha = fuse_alpha
+    return [n for n, _ in heads]
 
 
 def fuse_probs(det: Tensor, clip: Tensor, score_mode: str,

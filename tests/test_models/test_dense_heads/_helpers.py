@@ -19,7 +19,7 @@ from mmdet.utils import register_all_modules
 from mmdet_clipjoint.models.dense_heads import ClipJointDenseMixin
 
 __all__ = [
-    'OURS', 'IMG', 'config_path', 'head_cfg', 'build', 'stock_twin', 'feats',
+    'OURS', 'IMG', 'assert_score_mode_validated', 'config_path', 'head_cfg', 'build', 'stock_twin', 'feats',
     'samples', 'total_loss', 'scalar', 'DenseHeadCases'
 ]
 
@@ -123,6 +123,28 @@ def _assert_same_results(a, b) -> None:
         assert torch.equal(x.bboxes, y.bboxes)
         assert torch.equal(x.scores, y.scores)
         assert torch.equal(x.labels, y.labels)
+
+
+def assert_score_mode_validated(head) -> None:
+    """Assigning ``score_mode`` / ``fuse_alpha`` (from Python, not the
+    config) is checked like the config: nonsense is refused, the head keeps
+    its valid setting."""
+    for bad, match in (('bogus', 'unknown'), ('CLIP', "lower case: 'clip'"),
+                       ('Fuse', "lower case: 'fuse'")):
+        with pytest.raises(ValueError, match=match):
+            head.score_mode = bad
+        assert head.score_mode == 'det'
+    for bad in (5.0, -0.1, 'half', True):
+        with pytest.raises(ValueError, match='fuse_alpha'):
+            head.fuse_alpha = bad
+    assert head.fuse_alpha == 0.5
+    head.score_mode, head.fuse_alpha = 'clip', 1
+    assert (head.score_mode, head.fuse_alpha) == ('clip', 1.0)
+    head.score_mode = 'det'
+    from mmdet_clipjoint.models.layers import set_score_mode
+    with pytest.raises(ValueError, match='fuse_alpha'):
+        set_score_mode(head, 'fuse', 5.0)
+    assert head.score_mode == 'det'  # nothing changed on a bad call
 
 
 class DenseHeadCases:
@@ -257,3 +279,6 @@ class DenseHeadCases:
     def test_bad_head_config(self, kw, match):
         with pytest.raises(ValueError, match=match):
             build(self.cfg, **kw)
+
+    def test_score_mode_assignment_is_validated(self):
+        assert_score_mode_validated(build(self.cfg))

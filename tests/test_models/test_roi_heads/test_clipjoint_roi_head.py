@@ -225,3 +225,8 @@ def test_branch_gradient_share_bounded_at_fork():
     # unbounded the branch dominates at init; bounded it stays at 0.3
     assert grads[None] > 0.3
     assert grads[0.3] <= 0.3 + 1e-4
+
+
+def test_score_mode_assignment_is_validated():
+    from ..test_dense_heads._helpers import assert_score_mode_validated
+    assert_score_mode_validated(build().bbox_head)

@@ -12,7 +12,8 @@ from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from mmdet.registry import MODELS
 from mmdet.utils import ConfigType
 from ...layers.grad_share import fork_with_grad_share
-from ...layers.score_fusion import check_score_mode, fuse_probs
+from ...layers.score_fusion import (ScoreModeMixin, check_score_mode,
+                                     fuse_probs)
 from ...utils.branch import build_clipjoint_parts
 from ...utils.dist import reduce_mean_factor
 
@@ -20,7 +21,7 @@ __all__ = ['ClipJointBBoxHead']
 
 
 @MODELS.register_module()
-class ClipJointBBoxHead(Shared2FCBBoxHead):
+class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
     """``Shared2FCBBoxHead`` + a lightweight parallel contrastive branch.
 
     The 1024-d shared-FC RoI feature that feeds ``fc_cls`` / ``fc_reg`` is
