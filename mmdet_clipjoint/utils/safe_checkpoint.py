@@ -179,14 +179,57 @@ def _weights_only_detail(msg: str) -> str:
     return msg.strip().splitlines()[0] if msg.strip() else ''
 
 
+def _loading_path() -> str:
+    """Which road led to this load: ``resume``, ``load_from`` (a run's
+    start weights), ``evaluate`` (test / val of a checkpoint),
+    ``inference`` (``init_detector`` / ``DetInferencer``) or ``other``
+    (a direct ``load_checkpoint``), from the calling frames."""
+    import inspect
+    names = set()
+    frame = inspect.currentframe()
+    while frame is not None:
+        names.add(frame.f_code.co_name)
+        frame = frame.f_back
+    if 'resume' in names:
+        return 'resume'
+    if 'init_detector' in names:
+        return 'inference'
+    if 'load_or_resume' in names:
+        return 'load_from' if 'train' in names else 'evaluate'
+    return 'other'
+
+
+_WHAT_TO_DO = dict(
+    resume=('Resume from an earlier checkpoint (`--resume '
+            '<work_dir>/iter_N.pth`), or let AtomicCheckpointHook\'s auto '
+            'resume pick the newest complete one.'),
+    load_from=('It is the `load_from` checkpoint (the weights this run '
+               'starts from): re-download or re-copy it, or point '
+               '`load_from` at another file.'),
+    evaluate=('It is the checkpoint to evaluate: re-copy it, or evaluate '
+              'another one (e.g. an earlier iter_N.pth of the same run).'),
+    inference=('It is the checkpoint given to init_detector / '
+               'DetInferencer: re-download or re-copy it, or give another '
+               'one.'),
+    other=('Re-copy or re-download the file, or use an earlier checkpoint '
+           'of the same run.'))
+
+
+def _first_sentences(text: str, limit: int = 300) -> str:
+    """``text`` whole when short, else cut after a full sentence."""
+    text = ' '.join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text.rfind('. ', 0, limit)
+    return text[:cut + 1] if cut > 0 else text[:limit] + ' [...]'
+
+
 def _corrupt_message(filename: str, e: BaseException) -> str:
     return (f'Checkpoint {filename!r} is truncated or corrupt and cannot be '
-            f'read ({type(e).__name__}: {str(e)[:200]}). This happens when '
-            'a save is interrupted (killed process, full disk) or a copy is '
-            'incomplete. Resume from an earlier checkpoint (`--resume '
-            '<work_dir>/iter_N.pth`), or let AtomicCheckpointHook\'s auto '
-            'resume pick the newest complete one; re-copy the file if it '
-            'was transferred.')
+            'read. This happens when a save is interrupted (killed process, '
+            'full disk) or a copy is incomplete. '
+            f'{_WHAT_TO_DO[_loading_path()]} (torch said: '
+            f'{type(e).__name__}: {_first_sentences(str(e))})')
 
 
 def register_checkpoint_safe_globals() -> bool:

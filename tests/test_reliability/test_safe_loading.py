@@ -88,16 +88,53 @@ def test_pickled_object_refused_on_resume(reference_run, synthetic_coco,
     assert rec.batches == [] and not osp.exists(marker)
 
 
-def test_truncated_checkpoint_is_reported(reference_run, tmp_path):
+def _truncated(reference_run, tmp_path):
     with open(reference_run['ckpt'][2], 'rb') as f:
         blob = f.read()
     path = str(tmp_path / 'iter_2.pth')
     with open(path, 'wb') as f:
         f.write(blob[:len(blob) // 3])
+    return path
+
+
+def test_truncated_checkpoint_is_reported(reference_run, tmp_path):
+    path = _truncated(reference_run, tmp_path)
     model = torch.nn.Linear(1, 1)
     with pytest.raises(CorruptCheckpointError,
                        match=r'truncated or corrupt.*earlier checkpoint'):
         load_checkpoint(model, path, map_location='cpu')
+
+
+@pytest.mark.parametrize('road,advice', [
+    ('resume', '`--resume <work_dir>/iter_N.pth`'),
+    ('load_from', 'point `load_from` at another file'),
+    ('evaluate', 'It is the checkpoint to evaluate'),
+    ('inference', 'given to init_detector / DetInferencer'),
+])
+def test_truncated_checkpoint_advice_fits_the_road(reference_run,
+                                                   synthetic_coco, tmp_path,
+                                                   road, advice):
+    """Each way of loading gets its own advice (only resuming is told to
+    resume), and torch's own text is not cut mid-sentence."""
+    from .conftest import reference_cfg
+    path = _truncated(reference_run, tmp_path)
+    with pytest.raises(CorruptCheckpointError) as info:
+        if road == 'inference':
+            from mmdet.apis import init_detector
+            init_detector(_inference_cfg(reference_run, tmp_path), path,
+                          device='cpu')
+        else:
+            cfg = reference_cfg(tmp_path, synthetic_coco,
+                                reference_run['emb_file'])
+            cfg.load_from, cfg.resume = path, road == 'resume'
+            runner = Runner.from_cfg(cfg)
+            runner.test() if road == 'evaluate' else runner.train()
+    msg = str(info.value)
+    assert advice in msg
+    if road != 'resume':
+        assert '--resume' not in msg
+    said = msg.split('(torch said: ', 1)[1]
+    assert said.endswith((')', '.)', '[...])'))
 
 
 class _BytesCall:
