@@ -159,6 +159,13 @@ def shrink_config(cfg: Config,
     data_root = data['data_root']
     if not data_root.endswith('/'):
         data_root += '/'
+    if dataset_type != 'VOCDataset':
+        # clear errors naming the file, before mmdet's raw ones
+        from ..datasets.checks import check_coco_annotation_file
+        for split in ('train', 'val'):
+            check_coco_annotation_file(
+                osp.join(data_root, data[f'{split}_ann_file']), split,
+                need_boxes=split == 'train')
 
     def point_dataset(ds: dict, split: str) -> dict:
         if ds.get('type') == 'MultiImageMixDataset':

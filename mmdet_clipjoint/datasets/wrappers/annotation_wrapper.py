@@ -1,14 +1,26 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """Base of the dataset wrappers that stress a dataset's annotations."""
 import copy
+import os.path as osp
 from typing import Dict, List, Optional, Union
 
 import numpy as np
 from mmengine.dataset import BaseDataset, force_full_init
 
 from mmdet.registry import DATASETS
+from ..checks import check_coco_annotation_file
 
 __all__ = ['AnnotationStressWrapper']
+
+
+def _check_training_file(cfg: dict) -> None:
+    """A wrapped COCO dataset config's annotation file, checked before mmdet
+    reads it (the wrappers stress training data)."""
+    ann = cfg.get('ann_file')
+    if isinstance(ann, str) and ann.endswith('.json'):
+        path = ann if osp.isabs(ann) else osp.join(cfg.get('data_root') or
+                                                   '', ann)
+        check_coco_annotation_file(path, 'train', need_boxes=True)
 
 
 class AnnotationStressWrapper:
@@ -34,6 +46,8 @@ class AnnotationStressWrapper:
                  dataset: Union[dict, BaseDataset],
                  seed: int = 0,
                  lazy_init: bool = False) -> None:
+        if isinstance(dataset, dict):
+            _check_training_file(dataset)
         self.dataset = DATASETS.build(dataset) if isinstance(dataset,
                                                              dict) else dataset
         self.seed = seed
@@ -59,8 +73,17 @@ class AnnotationStressWrapper:
     def full_init(self) -> None:
         if self._fully_initialized:
             return
+        ann_file = getattr(self.dataset, 'ann_file', '') or ''
+        if str(ann_file).endswith('.json'):
+            # training data: a clear error instead of mmdet's raw ones
+            check_coco_annotation_file(ann_file, 'train', need_boxes=True)
         self.dataset.full_init()
         self._build(np.random.default_rng(self.seed))
+        if not self.indices:
+            raise ValueError(
+                f'{type(self).__name__} kept no image of '
+                f'{ann_file or type(self.dataset).__name__} (of '
+                f'{len(self.dataset)}): its settings remove everything.')
         self._fully_initialized = True
 
     def _build(self, rng: np.random.Generator) -> None:
