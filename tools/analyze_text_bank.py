@@ -10,7 +10,7 @@ Writes to ``--out-dir`` (PNG figures + ``summary.json``):
   configured initial value and clamp range);
 * ``region_embeddings_pca.png``: a 2-D PCA of the region embeddings of the
   top-scoring RoIs (two-stage heads) or locations (one-stage heads) on a few
-  validation images, coloured by ground-truth class (RoIs with IoU >= 0.5) or
+  validation images, marked by ground-truth class (RoIs with IoU >= 0.5) or
   by predicted class, with the class text embeddings projected alongside.
 
 The initialisation is re-created from, in this order: ``--init-embeddings``;
@@ -67,6 +67,8 @@ def main(argv=None) -> Dict:
     matplotlib.use('Agg')
     from mmengine.config import Config
 
+    import torch
+
     import mmdet_clipjoint  # noqa: F401
     from mmdet.apis import init_detector
     from mmdet.registry import DATASETS
@@ -93,7 +95,10 @@ def main(argv=None) -> Dict:
             encode_clip=args.encode_clip, dataset=dataset,
             num_images=args.num_images, per_image=args.per_image,
             meta=dict(config=osp.abspath(args.config),
-                      checkpoint=osp.abspath(args.checkpoint)))
+                      checkpoint=osp.abspath(args.checkpoint)),
+            checkpoint_keys=set(torch.load(
+                args.checkpoint, map_location='cpu', mmap=True)
+                .get('state_dict', {})))
     except ValueError as e:
         raise ValueError(f'{args.config}: {e}') from e
     print(f'Wrote the text-bank analysis to {out_dir}:')

@@ -94,6 +94,9 @@ def parse_args(argv=None):
     p.add_argument('--keep-checkpoints', action='store_true',
                    help='keep each run\'s checkpoint (default: delete it '
                    'once the run is evaluated; logs are kept)')
+    p.add_argument('--verbose', action='store_true',
+                   help='each run\'s logs on the console (default: in its '
+                   'work_dir/console.log, with progress bars instead)')
     p.add_argument('--device', default=None,
                    help='unused on CPU; runs use CUDA if available')
     return p.parse_args(argv)
@@ -115,7 +118,7 @@ def main(argv=None):
         pretrain_cache=args.pretrain_cache, report_only=args.report_only,
         pretrain_only=args.pretrain_only,
         clip_pretrained=args.clip_pretrained,
-        keep_checkpoints=args.keep_checkpoints)
+        keep_checkpoints=args.keep_checkpoints, verbose=args.verbose)
 
 
 if __name__ == '__main__':

@@ -27,9 +27,12 @@ __all__ = [
 # text bank: initialisation vs learned
 # ---------------------------------------------------------------------------
 def initial_embeddings(bank, init_file: Optional[str] = None,
-                       encode_clip: bool = False
+                       encode_clip: bool = False,
+                       stored: bool = False
                        ) -> Tuple[Optional[torch.Tensor], str]:
-    """Re-create a bank's initial class embeddings.
+    """A bank's initial class embeddings: the copy the checkpoint stores
+    (``stored``: its ``init_embeddings`` buffer was loaded), else re-created
+    from ``init_file`` or the bank's configured source.
 
     Returns:
         tuple: the normalised (C, D) embeddings, or None when unavailable,
@@ -45,6 +48,10 @@ def initial_embeddings(bank, init_file: Optional[str] = None,
 
     if init_file:
         return load(init_file), f'file {osp.basename(init_file)}'
+    if stored:
+        return (F.normalize(bank.init_embeddings.detach().float().cpu(),
+                            dim=-1),
+                'the initial embeddings stored in the checkpoint')
     if bank.init_source == 'random':
         return None, 'random initialisation (init_source=random)'
     if bank.init_source == 'file':
@@ -202,7 +209,8 @@ def analyze_text_banks(model,
                        dataset=None,
                        num_images: int = 8,
                        per_image: int = 20,
-                       meta: Optional[dict] = None) -> Dict:
+                       meta: Optional[dict] = None,
+                       checkpoint_keys: Optional[set] = None) -> Dict:
     """Write the figures of every text bank of ``model`` to ``out_dir``.
 
     Args:
@@ -220,6 +228,9 @@ def analyze_text_banks(model,
         per_image (int): Top-scoring RoIs / locations per image.
         meta (dict, optional): Extra entries of the summary (e.g. the
             config and checkpoint paths).
+        checkpoint_keys (set, optional): The checkpoint's state-dict keys;
+            a bank whose ``init_embeddings`` is among them compares with
+            that stored copy.
 
     Returns:
         dict: The summary (per bank: drift, temperatures, similarities and
@@ -241,8 +252,9 @@ def analyze_text_banks(model,
         tprefix = '' if len(banks) == 1 else f'{name}: '
         names = list(bank.class_names)
         learned = F.normalize(bank.embeddings.detach().float().cpu(), dim=-1)
+        stored = f'{name}.init_embeddings' in (checkpoint_keys or ())
         init, init_desc = initial_embeddings(bank, init_embeddings,
-                                             encode_clip)
+                                             encode_clip, stored)
         drift = None if init is None else \
             (1 - (init * learned).sum(-1)).tolist()
         temps = bank.temperatures().detach().cpu().tolist()

@@ -11,6 +11,37 @@ __all__ = [
 ]
 
 
+#: marker shapes of the classes in the region plot
+_MARKERS = ('o', 's', '^', 'v', 'D', 'P', 'X', '<', '>', 'h', 'p', '8')
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+    return '\n'.join(textwrap.wrap(text, max(20, width)))
+
+
+def _spread_labels(ax, points, names) -> None:
+    """Name each point, moving labels apart vertically so that none
+    overlaps another (greedy, in the order of the points' heights)."""
+    y0, y1 = ax.get_ylim()
+    x0, x1 = ax.get_xlim()
+    gap, near = 0.035 * (y1 - y0), 0.22 * (x1 - x0)
+    placed = []
+    for i in np.argsort(points[:, 1]):
+        x, y = float(points[i, 0]), float(points[i, 1])
+        moved = True
+        while moved:
+            moved = False
+            for px, py in placed:
+                if abs(px - x) < near and abs(py - y) < gap:
+                    y, moved = py + gap, True
+        placed.append((x, y))
+        ax.annotate(names[i], (points[i, 0], points[i, 1]),
+                    xytext=(x + 0.01 * (x1 - x0), y), textcoords='data',
+                    fontsize=7, ha='left', va='center',
+                    arrowprops=dict(arrowstyle='-', lw=0.4, color='0.5'))
+
+
 def _class_ticks(ax, names, axis='both'):
     if len(names) > 40:
         return
@@ -43,15 +74,17 @@ def plot_similarity(path, names, learned, init, init_desc, title_prefix):
     fig, axes = plt.subplots(1, 2, figsize=(13, 6), layout='constrained')
     if init is not None:
         im = axes[0].imshow(sims[1], vmin=vmin, vmax=1, cmap='viridis')
-        axes[0].set_title(f'initialisation: {init_desc}', fontsize=9)
+        axes[0].set_title(_wrap(f'initialisation: {init_desc}', 60),
+                          fontsize=9)
         _class_ticks(axes[0], names)
     else:
         _unavailable(axes[0], init_desc)
     im = axes[1].imshow(sim_l, vmin=vmin, vmax=1, cmap='viridis')
     axes[1].set_title('learned (checkpoint)', fontsize=9)
     _class_ticks(axes[1], names)
-    fig.colorbar(im, ax=list(axes), shrink=0.7)
-    fig.suptitle(title, fontsize=10)
+    cbar = fig.colorbar(im, ax=list(axes), shrink=0.7)
+    cbar.set_label('cosine similarity')
+    fig.suptitle(_wrap(title, 110), fontsize=10)
     fig.savefig(path, dpi=100)
     plt.close(fig)
     return title
@@ -70,7 +103,7 @@ def plot_drift(path, names, drift, init_desc, title_prefix):
         ax.bar(range(len(names)), drift, color='tab:blue')
         ax.set_ylabel('1 - cos(init, learned)')
         _class_ticks(ax, names, 'x')
-    ax.set_title(title, fontsize=9)
+    ax.set_title(_wrap(title, int(fig.get_figwidth() * 13)), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -94,7 +127,7 @@ def plot_temperatures(path, labels, temps, init_temp, t_range,
         ax.legend(fontsize=8)
     title = (f'{title_prefix}learned per-class temperatures '
              f'(clamp range {t_range[0]:g}-{t_range[1]:g}, dotted)')
-    ax.set_title(title, fontsize=9)
+    ax.set_title(_wrap(title, int(fig.get_figwidth() * 13)), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)
@@ -108,31 +141,32 @@ def plot_regions(path, regions, text_emb, names, title_prefix):
     mean, axes, ratio = pca_2d(x)
     p = (x - mean) @ axes.T
     t = (text_emb.numpy() - mean) @ axes.T
-    cmap = plt.get_cmap('tab20')
-    fig, ax = plt.subplots(figsize=(8, 6.5))
+    fig, ax = plt.subplots(figsize=(9, 7))
     bg = lab < 0
     if bg.any():
-        ax.scatter(p[bg, 0], p[bg, 1], s=8, c='lightgrey',
+        ax.scatter(p[bg, 0], p[bg, 1], s=8, c='lightgrey', marker='.',
                    label='background (IoU < 0.5)')
+    # neutral markers: a shape per class, never a colour that a class name
+    # could contradict ("red circle" drawn blue)
     for c in sorted(set(lab[~bg].tolist())):
         m = lab == c
-        ax.scatter(p[m, 0], p[m, 1], s=14, color=cmap(c % 20),
+        ax.scatter(p[m, 0], p[m, 1], s=18, marker=_MARKERS[c % len(_MARKERS)],
+                   facecolors='none', edgecolors='0.25', linewidths=0.8,
                    label=names[c])
-    for c, name in enumerate(names):
-        ax.scatter(t[c, 0], t[c, 1], marker='*', s=120, color=cmap(c % 20),
-                   edgecolors='k', linewidths=0.6)
-        if len(names) <= 40:
-            ax.annotate(name, t[c], fontsize=6, xytext=(3, 3),
-                        textcoords='offset points')
+    ax.scatter(t[:, 0], t[:, 1], marker='*', s=110, c='k',
+               label='class text embeddings')
+    if len(names) <= 40:
+        _spread_labels(ax, t, names)
     ax.set_xlabel(f'PC1 ({100 * ratio[0]:.1f}% var.)')
     ax.set_ylabel(f'PC2 ({100 * ratio[1]:.1f}% var.)' if len(ratio) > 1
                   else 'PC2')
     if len(set(lab.tolist())) <= 25:
-        ax.legend(fontsize=7, loc='best', markerscale=1.2)
+        ax.legend(fontsize=7, loc='center left', bbox_to_anchor=(1.01, 0.5),
+                  markerscale=1.2, frameon=False)
     title = (f'{title_prefix}PCA of {len(x)} region embeddings '
-             f'({regions["num_images"]} images), coloured by '
+             f'({regions["num_images"]} images), marked by '
              f'{regions["colour_by"]}; stars: class text embeddings')
-    ax.set_title(title, fontsize=9)
+    ax.set_title(_wrap(title, 90), fontsize=9)
     fig.tight_layout()
     fig.savefig(path, dpi=100)
     plt.close(fig)

@@ -95,7 +95,8 @@ def run_one(preset: dict, data: dict, out: str, det: str, method: str,
             setting: str, seed: int, path: str, init: str,
             pretrained: Optional[str], iters: Optional[int] = None,
             clip_pretrained: Optional[str] = None,
-            keep_checkpoints: bool = False) -> dict:
+            keep_checkpoints: bool = False,
+            verbose: bool = False) -> dict:
     """Train + evaluate one run; its record is written to ``path``
     atomically (a killed run leaves no half file) and returned.
 
@@ -114,7 +115,8 @@ def run_one(preset: dict, data: dict, out: str, det: str, method: str,
     is_cj = method in CLIPJOINT_VARIANTS
     res = run_experiment(
         cfg, score_modes=('fuse', 'clip') if is_cj else (),
-        curve_every=None if is_cj else cfg.train_cfg.max_iters // 2)
+        curve_every=None if is_cj else cfg.train_cfg.max_iters // 2,
+        quiet=not verbose, desc=name)
     if not res['train_stats'].get('class_counts'):
         # no subsampling wrapper: the counts of the training split itself
         res['train_stats']['class_counts'] = count_instances(run_data)
@@ -124,10 +126,12 @@ def run_one(preset: dict, data: dict, out: str, det: str, method: str,
                summary=summarise(res['default'], data['classes'], rare),
                score_modes={
                    k: summarise(v, data['classes'], rare)
-                   for k, v in res.items() if k not in ('train_stats', 'curve')
+                   for k, v in res.items()
+                   if k not in ('train_stats', 'curve', 'console_log')
                } if is_cj else {},
                curve=res['curve'],
-               metrics=res['default'], train_stats=res['train_stats'])
+               metrics=res['default'], train_stats=res['train_stats'],
+               console_log=res['console_log'])
     with open(path + '.tmp', 'w') as f:
         json.dump(rec, f, indent=1)
     os.replace(path + '.tmp', path)
@@ -168,6 +172,7 @@ def run_accuracy_benchmark(preset_name: str,
                            clip_pretrained: Optional[str] = None,
                            keep_checkpoints: bool = False,
                            progress: bool = True,
+                           verbose: bool = False,
                            log: Callable[[str], None] = print) -> List[dict]:
     """Run (or resume) the benchmark and write ``out/results.md`` / ``.png``.
 
@@ -187,6 +192,8 @@ def run_accuracy_benchmark(preset_name: str,
         clip_pretrained: open_clip checkpoint for the text bank.
         keep_checkpoints: Keep each run's checkpoint.
         progress: Show a progress bar over the runs.
+        verbose: Each run's logs on the console too (default: in
+            ``<work_dir>/console.log``, with progress bars instead).
         log: Where the report and messages go.
 
     Returns:
@@ -251,7 +258,7 @@ def run_accuracy_benchmark(preset_name: str,
             runs.append(
                 run_one(preset, data, out, det, method, setting, seed, path,
                         init, weights.get(det), iters, clip_pretrained,
-                        keep_checkpoints))
+                        keep_checkpoints, verbose))
     if busy:
         log(f'{len(busy)} runs were taken by other workers on {out} '
             f'({busy[0]}, ...); the table below lacks them. Re-run the same '

@@ -13,7 +13,9 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from ..models.layers.score_fusion import ScoreModeMixin, set_score_mode
+from ..engine.hooks.progress_bar_hook import ProgressBarHook
 from ..utils.cli import iter_config_dicts
+from ..utils.console import console_to_file
 from ..utils.small_config import shrink_config
 
 __all__ = [
@@ -254,7 +256,9 @@ class _ValRecorder(Hook):
 
 def run_experiment(cfg: Config,
                    score_modes: Sequence[str] = (),
-                   curve_every: Optional[int] = None) -> Dict[str, dict]:
+                   curve_every: Optional[int] = None,
+                   quiet: bool = False,
+                   desc: str = '') -> Dict[str, dict]:
     """Train ``cfg``, then test it (once per extra score mode).
 
     The validation that ends training (on the same split and with the same
@@ -267,28 +271,37 @@ def run_experiment(cfg: Config,
             with.
         curve_every: Also validate every this many iterations (a learning
             curve of the run, e.g. ``max_iters // 2``).
+        quiet: Send the run's console output (logs, config dump, warnings)
+            to ``<work_dir>/console.log`` and show one progress bar per
+            training / evaluation instead.
+        desc: Label of the progress bars.
 
     Returns:
         dict: ``{'default': metrics, <mode>: metrics, ..., 'train_stats':
         {'class_counts': [...], 'noise_matrix': [[...]]}, 'curve':
-        [[iteration, bbox mAP], ...]}``.
+        [[iteration, bbox mAP], ...], 'console_log': path or None}``.
     """
     cfg = copy.deepcopy(cfg)
     max_iters = cfg.train_cfg.max_iters
     cfg.train_cfg.val_interval = curve_every or max_iters
-    runner = Runner.from_cfg(cfg)
-    recorder = _ValRecorder()
-    runner.register_hook(recorder)
-    runner.train()
-    final = [m for it, m in recorder.history if it == max_iters]
-    out = dict(default=final[-1] if final else runner.test(),
-               train_stats=_train_stats(runner),
-               curve=[[it, m.get('coco/bbox_mAP', 0.0)]
-                      for it, m in recorder.history])
-    model = runner.model.module if hasattr(runner.model,
-                                           'module') else runner.model
-    for mode in score_modes:
-        if _has_clipjoint_head(model):
-            set_score_mode(model, mode)
-            out[mode] = runner.test()
+    log = osp.join(cfg.work_dir, 'console.log') if quiet else None
+    with console_to_file(log, enabled=quiet) as console:
+        runner = Runner.from_cfg(cfg)
+        recorder = _ValRecorder()
+        runner.register_hook(recorder)
+        if quiet:
+            runner.register_hook(ProgressBarHook(desc, stream=console))
+        runner.train()
+        final = [m for it, m in recorder.history if it == max_iters]
+        out = dict(default=final[-1] if final else runner.test(),
+                   train_stats=_train_stats(runner),
+                   curve=[[it, m.get('coco/bbox_mAP', 0.0)]
+                          for it, m in recorder.history],
+                   console_log=log)
+        model = runner.model.module if hasattr(runner.model,
+                                               'module') else runner.model
+        for mode in score_modes:
+            if _has_clipjoint_head(model):
+                set_score_mode(model, mode)
+                out[mode] = runner.test()
     return out

@@ -207,9 +207,14 @@ def _train(detector: str, params: dict, data: dict,
              milestones=[max(1, int(0.75 * iters))], gamma=0.1))
     cfg.default_hooks.logger.interval = max(1, min(20, iters // 20))
     t = time.time()
-    runner = Runner.from_cfg(copy.deepcopy(cfg))
-    runner.train()
-    metrics = runner.test()
+    from ..engine.hooks.progress_bar_hook import ProgressBarHook
+    from ..utils.console import console_to_file
+    with console_to_file(osp.join(work_dir, 'console.log')) as console:
+        runner = Runner.from_cfg(copy.deepcopy(cfg))
+        runner.register_hook(
+            ProgressBarHook(f'pre-training {detector}', stream=console))
+        runner.train()
+        metrics = runner.test()
     seconds = time.time() - t
     state = extract_trunk_state_dict(runner.model)
     for root, _, files in os.walk(work_dir):  # keep the logs only

@@ -71,13 +71,42 @@ def test_analyze_text_bank(trained_clipjoint, tmp_path):
     assert 0 < sum(regions['explained_variance']) <= 1 + 1e-6
 
 
-def test_analyze_without_initialisation(trained_clipjoint, tmp_path):
-    """A missing embeddings file: the figures say the initialisation is
-    unavailable, the learned plots are still drawn."""
+def test_drift_from_the_stored_initialisation(trained_clipjoint, tmp_path):
+    """The checkpoint stores the bank's initial embeddings: drift is
+    available even when the embeddings file is gone."""
     tool = _load_tool()
-    out = str(tmp_path / 'analysis')
     summary = tool.main([
         trained_clipjoint['config'], trained_clipjoint['checkpoint'],
+        '--out-dir', str(tmp_path / 'stored'), '--num-images', '0',
+        '--cfg-options', f'{BANK_KEY}.embeddings_file={tmp_path}/gone.pt'
+    ])
+    bank = summary['banks']['roi_head.bbox_head.text_bank']
+    assert bank['init_available']
+    assert 'stored in the checkpoint' in bank['init_description']
+    state = torch.load(trained_clipjoint['checkpoint'])['state_dict']
+    prefix = 'roi_head.bbox_head.text_bank.'
+    init = F.normalize(state[prefix + 'init_embeddings'], dim=-1)
+    # the stored copy is the file's initialisation
+    torch.testing.assert_close(init, trained_clipjoint['init_embeddings'],
+                               atol=1e-5, rtol=0)
+    learned = F.normalize(state[prefix + 'embeddings'], dim=-1)
+    np.testing.assert_allclose(bank['drift'],
+                               (1 - (init * learned).sum(-1)).numpy(),
+                               atol=1e-5)
+
+
+def test_analyze_without_initialisation(trained_clipjoint, tmp_path):
+    """An older checkpoint without the stored copy and a missing embeddings
+    file: the figures say the initialisation is unavailable, the learned
+    plots are still drawn."""
+    tool = _load_tool()
+    ckpt = torch.load(trained_clipjoint['checkpoint'])
+    ckpt['state_dict'].pop('roi_head.bbox_head.text_bank.init_embeddings')
+    old = str(tmp_path / 'old.pth')
+    torch.save(ckpt, old)
+    out = str(tmp_path / 'analysis')
+    summary = tool.main([
+        trained_clipjoint['config'], old,
         '--out-dir', out, '--num-images', '0', '--cfg-options',
         f'{BANK_KEY}.embeddings_file={tmp_path}/gone.pt'
     ])

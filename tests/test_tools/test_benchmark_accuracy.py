@@ -137,7 +137,8 @@ def test_tiny_run_records_stats_and_score_modes(synthetic_coco, tmp_path):
                                str(tmp_path), 'both', seed=0, max_iters=2,
                                img_size=128)
     res = run_experiment(cfg, score_modes=('det', 'clip'), curve_every=1)
-    assert set(res) == {'default', 'det', 'clip', 'train_stats', 'curve'}
+    assert set(res) == {'default', 'det', 'clip', 'train_stats', 'curve',
+                        'console_log'}
     # validated after iterations 1 and 2; the last one is the default
     assert [it for it, _ in res['curve']] == [1, 2]
     assert res['curve'][-1][1] == res['default'].get('coco/bbox_mAP', 0.0)

@@ -143,6 +143,12 @@ class ContrastiveTextBank(BaseModule):
                 requires_grad=learnable)
         else:
             self.register_parameter('bg_embedding', None)
+        # the class embeddings as initialised (C, D), saved with the
+        # checkpoint: how far training moved them is always measurable
+        self.register_buffer('init_embeddings',
+                             self.embeddings.detach().clone())
+        #: how the embeddings were initialised, in words
+        self.init_description = 'random (init_source=random)'
         self.shared_temperature = bool(shared_temperature)
         n_scales = 1 if self.shared_temperature else \
             self.num_classes + (background == 'learned')
@@ -218,7 +224,16 @@ class ContrastiveTextBank(BaseModule):
         (``skip_text_init``, set by :class:`ClipJointHook`).
         """
         super().init_weights()
-        if self.skip_text_init or self.init_source == 'random':
+        if self.skip_text_init:
+            self.init_description = 'the loaded checkpoint'
+            return
+        if self.init_source == 'random':
+            self.init_embeddings.copy_(self.embeddings)
+            self.init_description = 'random (init_source=random)'
+            print_log(
+                f'ContrastiveTextBank: {self.num_classes} class embeddings '
+                'initialised at random (init_source=random: no CLIP text '
+                'prior)', logger='current')
             return
         if self.init_source == 'clip':
             src = f'open_clip {self.clip_model} ({self.clip_pretrained})'
@@ -237,6 +252,8 @@ class ContrastiveTextBank(BaseModule):
                 '(num_classes, embed_dim): set `embed_dim` to the CLIP '
                 f'model\'s width ({emb.shape[-1]}).')
         self.embeddings.copy_(F.normalize(emb, dim=-1))
+        self.init_embeddings.copy_(self.embeddings)
+        self.init_description = src
         print_log(
             f'ContrastiveTextBank: {self.num_classes} class embeddings '
             f'initialised from {src}', logger='current')
