@@ -14,6 +14,8 @@ __all__ = ['console_to_file']
 
 
 _DEVNULL = None
+#: the real console while a block redirects the output
+_CONSOLE = None
 
 
 def _devnull() -> TextIO:
@@ -28,18 +30,22 @@ def console_to_file(path: str, enabled: bool = True) -> Iterator[TextIO]:
     """Send everything printed in the block (``sys.stdout`` / ``sys.stderr``,
     Python warnings, and mmengine loggers created inside it) to ``path``.
 
-    Yields the console stream (the ``sys.stdout`` from before the block) for
-    what must still reach the user: progress bars (:class:`ProgressBarHook`)
-    and results. With ``enabled=False`` nothing is redirected (``--verbose``).
+    Yields the console stream (the ``sys.stdout`` from before the outermost
+    such block) for what must still reach the user: progress bars
+    (:class:`ProgressBarHook`) and results. With ``enabled=False`` nothing
+    is redirected (``--verbose``).
 
     Args:
         path (str): The log file (appended to; its folder is created).
         enabled (bool): Redirect at all.
     """
-    console = sys.stdout
+    global _CONSOLE
+    console = _CONSOLE or sys.stdout  # nested blocks: still the console
     if not enabled:
         yield console
         return
+    outermost = _CONSOLE is None
+    _CONSOLE = console
     os.makedirs(osp.dirname(osp.abspath(path)), exist_ok=True)
     with open(path, 'a', buffering=1) as f:
         old_out, old_err = sys.stdout, sys.stderr
@@ -60,6 +66,8 @@ def console_to_file(path: str, enabled: bool = True) -> Iterator[TextIO]:
                 warnings.simplefilter('default')
                 yield console
         finally:
+            if outermost:
+                _CONSOLE = None
             sys.stdout, sys.stderr = old_out, old_err
             for h, stream in moved:
                 h.stream = stream

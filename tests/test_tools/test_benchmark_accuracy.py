@@ -268,9 +268,27 @@ def test_demo_runs_and_draws(tmp_path):
         env={**os.environ, 'PYTHONUNBUFFERED': '1'})
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     assert 'ClipJoint' in proc.stdout and 'mAP50' in proc.stdout
+    # the console is for people: steps, progress bars, the comparison --
+    # no config dumps, hook tables, environment or library chatter
+    console = proc.stdout + proc.stderr
+    for noise in ('Config:', 'Environment', 'paramwise_options',
+                  'loading annotations into memory', 'Hooks will be',
+                  'Warning'):
+        assert noise not in console, noise
+    assert 'train: 100%' in console and 'test: 100%' in console
+    lines = [ln for ln in console.replace('\r', '\n').splitlines()
+             if ln.strip() and '%|' not in ln]
+    assert len(lines) < 40, '\n'.join(lines)
+    # ... and the rest is in the files whose paths it printed
+    run_log = osp.join(out, 'work_dir_stock_clean', 'console.log')
+    assert run_log in proc.stdout and osp.join(out, 'demo.log') in \
+        proc.stdout
+    assert 'loading annotations into memory' in open(run_log).read()
+    assert 'ClipJoint text bank initialised from: random' in proc.stdout
     from PIL import Image
     img = Image.open(osp.join(out, 'detections_side_by_side.png'))
-    assert img.width >= 2 * 128 and img.height >= 2 * 128
+    # ground truth | stock | ClipJoint, each enlarged to ~360 px
+    assert img.width >= 3 * 360 and img.height >= 2 * 360
     metrics = json.load(open(osp.join(out, 'metrics.json')))
     # clean labels and long tail + noise, the setting of the claim
     assert set(metrics) == {'clean/stock', 'clean/clipjoint', 'both/stock',
