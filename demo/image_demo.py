@@ -17,7 +17,7 @@ import os.path as osp
 import warnings
 from typing import Dict, List
 
-from mmdet_clipjoint.utils.cli import doc_parser, run_main
+from mmdet_clipjoint.utils.cli import add_cfg_options, doc_parser, run_main
 
 __all__ = ['main']
 
@@ -27,7 +27,6 @@ DEFAULT_SCORE_THR = dict(det=0.3, fuse=0.2, clip=0.1)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from mmengine.config import DictAction
     p = doc_parser(__doc__)
     p.add_argument('img', help='an image file, a folder of images or a URL')
     p.add_argument('config', help='a ClipJoint (or any mmdet) config file')
@@ -59,8 +58,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--no-save-pred', action='store_true',
                    help='do not save the prediction JSON files')
     p.add_argument('--print-result', action='store_true')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config settings (key=value)')
+    add_cfg_options(p)
     return p.parse_args(argv)
 
 

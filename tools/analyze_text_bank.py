@@ -30,11 +30,10 @@ import os
 import os.path as osp
 from typing import Dict
 
-from mmdet_clipjoint.utils.cli import doc_parser, run_main
+from mmdet_clipjoint.utils.cli import add_cfg_options, doc_parser, run_main
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    from mmengine.config import DictAction
     p = doc_parser(__doc__)
     p.add_argument('config', help='the detector config')
     p.add_argument('checkpoint', help='a trained checkpoint')
@@ -55,8 +54,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--split', choices=['val', 'test'], default='val',
                    help='which dataloader\'s dataset to sample images from')
     p.add_argument('--device', default='cpu')
-    p.add_argument('--cfg-options', nargs='+', action=DictAction,
-                   help='override config settings (key=value)')
+    add_cfg_options(p)
     return p.parse_args(argv)
 
 

@@ -5,7 +5,7 @@ import argparse
 import sys
 from typing import Callable, Iterator
 
-__all__ = ['doc_parser', 'run_main', 'iter_config_dicts']
+__all__ = ['doc_parser', 'add_cfg_options', 'run_main', 'iter_config_dicts']
 
 
 def doc_parser(doc: str) -> argparse.ArgumentParser:
@@ -16,6 +16,13 @@ def doc_parser(doc: str) -> argparse.ArgumentParser:
         description=parts[0],
         epilog=parts[2] if len(parts) > 2 else None,
         formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def add_cfg_options(parser: argparse.ArgumentParser) -> None:
+    """mmdet's ``--cfg-options key=value ...`` (merged into the config)."""
+    from mmengine.config import DictAction
+    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
+                        help='override config settings (key=value)')
 
 
 def run_main(main: Callable, prog: str) -> None:
