@@ -252,7 +252,8 @@ def analyze_text_banks(model,
         tprefix = '' if len(banks) == 1 else f'{name}: '
         names = list(bank.class_names)
         learned = F.normalize(bank.embeddings.detach().float().cpu(), dim=-1)
-        stored = f'{name}.init_embeddings' in (checkpoint_keys or ())
+        stored = f'{name}.init_embeddings' in (checkpoint_keys or ()) \
+            and bank.init_embeddings_known
         init, init_desc = initial_embeddings(bank, init_embeddings,
                                              encode_clip, stored)
         drift = None if init is None else \

@@ -258,6 +258,26 @@ class ContrastiveTextBank(BaseModule):
             f'ContrastiveTextBank: {self.num_classes} class embeddings '
             f'initialised from {src}', logger='current')
 
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata,
+                              strict, missing_keys, unexpected_keys,
+                              error_msgs) -> None:
+        """Checkpoints written before ``init_embeddings`` existed load
+        without a missing-key warning; the stored initialisation is then
+        unknown (NaN), which the text-bank analysis reports as such."""
+        key = prefix + 'init_embeddings'
+        if key not in state_dict and prefix + 'embeddings' in state_dict:
+            state_dict[key] = torch.full_like(
+                state_dict[prefix + 'embeddings'], float('nan'))
+        super()._load_from_state_dict(state_dict, prefix, local_metadata,
+                                      strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+
+    @property
+    def init_embeddings_known(self) -> bool:
+        """Whether ``init_embeddings`` holds the initialisation (not the
+        NaN of a checkpoint that predates it)."""
+        return bool(torch.isfinite(self.init_embeddings).all())
+
     def extra_repr(self) -> str:
         return (f'num_classes={self.num_classes}, embed_dim={self.embed_dim}'
                 f', init_source={self.init_source!r}, '

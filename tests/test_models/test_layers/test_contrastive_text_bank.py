@@ -173,3 +173,25 @@ def test_missing_clip_checkpoint_and_unknown_tag():
                  clip_pretrained='not-a-tag')
     with pytest.raises(ValueError, match='Known tags'):
         bank.init_weights()
+
+
+def test_initial_embeddings_are_stored_and_old_checkpoints_load():
+    """The bank keeps its initial embeddings in the state dict; a state
+    dict from before that buffer loads strictly, marked unknown (NaN)."""
+    bank = MODELS.build(dict(type='ContrastiveTextBank',
+                             class_names=['a', 'b', 'c'], embed_dim=8,
+                             init_source='random'))
+    bank.init_weights()
+    state = bank.state_dict()
+    assert torch.equal(state['init_embeddings'], bank.embeddings.detach())
+    assert bank.init_embeddings_known
+    with torch.no_grad():
+        bank.embeddings.add_(1.0)  # training moves the embeddings only
+    assert torch.equal(bank.init_embeddings, state['init_embeddings'])
+    old = {k: v for k, v in state.items() if k != 'init_embeddings'}
+    fresh = MODELS.build(dict(type='ContrastiveTextBank',
+                              class_names=['a', 'b', 'c'], embed_dim=8,
+                              init_source='random'))
+    fresh.load_state_dict(old, strict=True)  # no missing-key error
+    assert not fresh.init_embeddings_known
+    assert torch.equal(fresh.embeddings, old['embeddings'])
