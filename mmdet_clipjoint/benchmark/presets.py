@@ -285,7 +285,9 @@ def prepare_benchmark_data(data_dir: str, preset: dict) -> dict:
             with open(stamp) as f:
                 saved = json.load(f)
             if saved['params'] == params:
-                return saved['data']
+                # where the data is now (the stamp may come from another
+                # working directory, or the folder was moved / linked)
+                return dict(saved['data'], data_root=data_dir)
         return None
 
     data = cached()

@@ -321,6 +321,13 @@ def test_dataset_generated_once_and_reused(tmp_path, monkeypatch):
     assert called[1][1]['classes'] == SYNTHETIC_CLASSES_B
     assert called[1][1]['seed'] == 9
     assert not os.path.exists(osp.join(tmp_path, 'data', 'dataset.lock'))
+    # reused from another place (a moved or linked folder, another cwd):
+    # the paths point at where the data is now
+    os.symlink(str(tmp_path / 'data'), str(tmp_path / 'linked'))
+    monkeypatch.setattr(datasets, 'make_synthetic_dataset', None)
+    moved = prepare_benchmark_data(str(tmp_path / 'linked'),
+                                   dict(preset, dataset='B', data_seed=9))
+    assert moved['data_root'] == str(tmp_path / 'linked')
 
 
 def test_presets():
