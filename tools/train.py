@@ -25,7 +25,6 @@ import sys
 
 from mmdet_clipjoint.utils.mmdet_tools import run_mmdet_tool
 
-
 if __name__ == '__main__':
     if {'-h', '--help'} & set(sys.argv[1:]):
         print(__doc__)
