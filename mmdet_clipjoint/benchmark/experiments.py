@@ -20,7 +20,7 @@ from ..utils.small_config import shrink_config
 
 __all__ = [
     'DETECTORS', 'SETTINGS', 'CLIPJOINT_VARIANTS', 'REPO_ROOT',
-    'build_experiment_cfg', 'run_experiment', 'set_score_mode'
+    'build_experiment_cfg', 'run_experiment'
 ]
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))

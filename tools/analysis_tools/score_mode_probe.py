@@ -16,9 +16,9 @@ import torch
 from mmengine.runner import Runner
 
 import mmdet_clipjoint  # noqa: F401
-from mmdet_clipjoint.benchmark.experiments import (build_experiment_cfg,
-                                                   set_score_mode)
+from mmdet_clipjoint.benchmark.experiments import build_experiment_cfg
 from mmdet_clipjoint.datasets import make_synthetic_dataset
+from mmdet_clipjoint.models.layers import set_score_mode
 
 
 def main(argv=None):
