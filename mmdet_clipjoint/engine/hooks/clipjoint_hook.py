@@ -70,13 +70,8 @@ class ClipJointHook(Hook):
 
     def __init__(self, check_classes: bool = True) -> None:
         self.check_classes = check_classes
-
-    @staticmethod
-    def _banks(runner) -> List[ContrastiveTextBank]:
-        model = runner.model.module if is_model_wrapper(
-            runner.model) else runner.model
-        return [m for m in model.modules()
-                if isinstance(m, ContrastiveTextBank)]
+        #: banks of load_from left out of the load: {module path: why}
+        self._dropped = {}
 
     @staticmethod
     def _named_banks(runner) -> List[Tuple[str, ContrastiveTextBank]]:
@@ -154,7 +149,11 @@ class ClipJointHook(Hook):
             return find_latest_checkpoint(runner.work_dir)
         return runner._load_from
 
+    def _banks(self, runner) -> List[ContrastiveTextBank]:
+        return [bank for _, bank in self._named_banks(runner)]
+
     def before_run(self, runner) -> None:
+        self._dropped = {}
         banks = self._banks(runner)
         if not banks:
             return
@@ -185,7 +184,6 @@ class ClipJointHook(Hook):
             return  # not a local file: init_weights runs, mmengine loads
         if not isinstance(getattr(runner, '_train_loop', None), BaseLoop):
             self._check_scoring_branch(runner, ckpt, source)
-        self._dropped = {}
         for name, bank in self._named_banks(runner):
             why = self.bank_mismatch(name, bank, source)
             if why is None:
@@ -241,7 +239,7 @@ class ClipJointHook(Hook):
         mmengine's generic size-mismatch skip, or -- same shape, other
         classes -- instead of silently taking another class list's
         embeddings)."""
-        dropped = getattr(self, '_dropped', None)
+        dropped = self._dropped
         if runner._resume or not dropped:
             return
         state = checkpoint.get('state_dict', checkpoint)
