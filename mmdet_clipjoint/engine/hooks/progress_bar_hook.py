@@ -28,6 +28,7 @@ class ProgressBarHook(Hook):
         self.desc = desc
         self.stream = stream or sys.stdout
         self._bar = None
+        self._train_bar = None  # kept open while validating mid-run
 
     def _open(self, total: int, what: str) -> None:
         from tqdm import tqdm
@@ -70,7 +71,7 @@ class ProgressBarHook(Hook):
 
     def after_val_epoch(self, runner, metrics=None) -> None:
         self._close()
-        self._bar = getattr(self, '_train_bar', None)
+        self._bar, self._train_bar = self._train_bar, None
 
     def before_test_epoch(self, runner) -> None:
         self._open(len(runner.test_dataloader), 'test')
