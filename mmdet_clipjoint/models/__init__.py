@@ -1,10 +1,15 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+from .backbones import YOLO11Backbone
+from .dense_heads import ClipJointYOLOHead, ClipJointYOLOXHead, YOLO11Head
 from .layers import ContrastiveTextBank
-from .losses import InfoNCELoss
+from .losses import InfoNCELoss, YOLO11CIoULoss
+from .necks import YOLO11PAFPN
 from .roi_heads import ClipJointBBoxHead, ClipJointRoIHead
-from .dense_heads import ClipJointYOLOHead, ClipJointYOLOXHead
+from .task_modules import YOLO11TaskAlignedAssigner
 
 __all__ = [
     'ContrastiveTextBank', 'InfoNCELoss', 'ClipJointBBoxHead',
-    'ClipJointRoIHead', 'ClipJointYOLOHead', 'ClipJointYOLOXHead'
+    'ClipJointRoIHead', 'ClipJointYOLOHead', 'ClipJointYOLOXHead',
+    'YOLO11Backbone', 'YOLO11PAFPN', 'YOLO11Head', 'YOLO11CIoULoss',
+    'YOLO11TaskAlignedAssigner'
 ]

@@ -2,5 +2,9 @@
 from .clipjoint_dense_mixin import ClipJointDenseMixin
 from .clipjoint_yolo_head import ClipJointYOLOHead
 from .clipjoint_yolox_head import ClipJointYOLOXHead
+from .yolo11_head import YOLO11Head
 
-__all__ = ['ClipJointDenseMixin', 'ClipJointYOLOHead', 'ClipJointYOLOXHead']
+__all__ = [
+    'ClipJointDenseMixin', 'ClipJointYOLOHead', 'ClipJointYOLOXHead',
+    'YOLO11Head'
+]
