@@ -97,7 +97,7 @@ class YOLO11Head(BaseDenseHead):
         self.strides = tuple(strides)
         self.scale_loss_by_batch = scale_loss_by_batch
         self.train_cfg = train_cfg
-        self.test_cfg = test_cfg
+        self.test_cfg = None if test_cfg is None else ConfigDict(test_cfg)
         self.prior_generator = TASK_UTILS.build(
             dict(type='MlvlPointGenerator', strides=strides, offset=0.5))
         self.bbox_coder = TASK_UTILS.build(dict(type='DistancePointBBoxCoder'))
@@ -223,7 +223,8 @@ class YOLO11Head(BaseDenseHead):
             for d in bbox_dists
         ], 1)
         dist = self.dist_to_distance(flat_dist, -1) * priors[:, 2:3]
-        boxes = self.bbox_coder.decode(priors[:, :2], dist)
+        boxes = self.bbox_coder.decode(priors[None, :, :2].expand(B, -1, -1),
+                                       dist)
         return priors, flat_cls, flat_dist, boxes
 
     def _get_targets_single(self, scores: Tensor, bboxes: Tensor,

@@ -22,7 +22,10 @@ from typing import Dict, List, Tuple
 
 from torch import Tensor
 
-__all__ = ['YOLO11_LAYERS', 'convert_yolo11_state_dict', 'yolo11_arch_of']
+__all__ = [
+    'YOLO11_LAYERS', 'convert_yolo11_state_dict', 'yolo11_arch_of',
+    'load_ultralytics_state_dict'
+]
 
 #: Ultralytics layer index -> (mmdet prefix, block type)
 YOLO11_LAYERS: Dict[int, Tuple[str, str]] = {
@@ -168,3 +171,48 @@ def yolo11_arch_of(state_dict: Dict[str, Tensor],
                          '/ l / x (16 / 32 / 64 / 64 / 96)')
     return arch, int(num_classes)
 
+
+
+def load_ultralytics_state_dict(path: str) -> Dict[str, Tensor]:
+    """The detection state dict in an Ultralytics checkpoint file.
+
+    Accepts a plain state dict (``torch.save(model.state_dict(), f)``),
+    loaded without unpickling code, or a full Ultralytics checkpoint
+    (``yolo11n.pt``: pickled model objects under ``model`` / ``ema``),
+    which needs the ``ultralytics`` package to unpickle; the EMA weights
+    are taken when present.
+
+    Raises:
+        FileNotFoundError: no such file.
+        ValueError: what the file is and what to do when it cannot be read.
+    """
+    import os.path as osp
+    import pickle
+
+    import torch
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'no checkpoint at {path!r}')
+    try:
+        obj = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError as safe_err:  # pickled model objects
+        try:
+            import ultralytics  # noqa: F401
+        except ImportError:
+            raise ValueError(
+                f'{path} is a full Ultralytics checkpoint (pickled model '
+                'objects); unpickling it needs the `ultralytics` package. '
+                'Install it (pip install ultralytics), or on a machine that '
+                'has it save the plain state dict and convert that: python '
+                '-c "import torch; from ultralytics import YOLO; torch.save('
+                'YOLO(\'yolo11n.pt\').model.state_dict(), \'sd.pt\')"'
+            ) from safe_err
+        obj = torch.load(path, map_location='cpu', weights_only=False)
+    if isinstance(obj, dict) and ('model' in obj or 'ema' in obj):
+        obj = obj.get('ema') or obj['model']
+    if hasattr(obj, 'state_dict'):
+        obj = obj.float().state_dict()
+    if not (isinstance(obj, dict) and obj
+            and all(isinstance(v, torch.Tensor) for v in obj.values())):
+        raise ValueError(f'{path} holds neither an Ultralytics model nor a '
+                         'state dict of tensors')
+    return obj
