@@ -4,12 +4,13 @@
 # plugs the pieces in (the stock keys cannot be set here: two bases may not
 # set the same key):
 #   model = dict(bbox_head=dict(_base_.clipjoint_dense_head,
-#                               type='ClipJointYOLOHead'))
+#                               type='ClipJointRTMDetHead'))
 #   optim_wrapper = _base_.clipjoint_optim_wrapper
 #   custom_hooks = [*_base_.custom_hooks, *_base_.clipjoint_hooks]
 #   default_hooks = _base_.clipjoint_default_hooks
 # Defaults chosen on the synthetic benchmark: docs/benchmark_accuracy.md.
-custom_imports = dict(imports=['mmdet_clipjoint'], allow_failed_imports=False)
+# No `custom_imports` here: the main config sets it (a stock base of ours,
+# configs/yolo11/, sets it too, and two bases may not set the same key).
 
 # class_names: a list, or 'CocoDataset' / 'VOCDataset' (the head pieces below
 # use COCO's; a config on another dataset replaces their text_bank)
@@ -38,9 +39,9 @@ clipjoint_branch = dict(
     score_mode='det',  # zero inference cost
     fuse_alpha=0.5)
 
-# The arguments of a one-stage head (ClipJointYOLOHead on RTMDet,
-# ClipJointYOLOXHead): every positive location weighted by its IoU-based
-# target score, 3 mined hard negatives per positive.
+# The arguments of a one-stage head (ClipJointRTMDetHead, ClipJointYOLOXHead,
+# ClipJointYOLOHead on YOLO11): every positive location weighted by its
+# IoU-based target score, 3 mined hard negatives per positive.
 clipjoint_dense_head = dict(
     text_bank=dict(clipjoint_text_bank, class_names='CocoDataset'),
     proj_hidden=256,

@@ -4,6 +4,7 @@ _base_ = [
     'mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
     '../_base_/clipjoint_branch.py'
 ]
+custom_imports = dict(imports=['mmdet_clipjoint'], allow_failed_imports=False)
 
 model = dict(
     roi_head=dict(

@@ -4,6 +4,7 @@ _base_ = [
     'mmdet::pascal_voc/faster-rcnn_r50_fpn_1x_voc0712.py',
     '../_base_/clipjoint_branch.py'
 ]
+custom_imports = dict(imports=['mmdet_clipjoint'], allow_failed_imports=False)
 
 voc_text_bank = dict(
     _base_.clipjoint_text_bank,

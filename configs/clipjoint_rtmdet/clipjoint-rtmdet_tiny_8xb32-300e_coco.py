@@ -5,9 +5,10 @@ _base_ = [
     'mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
     '../_base_/clipjoint_branch.py'
 ]
+custom_imports = dict(imports=['mmdet_clipjoint'], allow_failed_imports=False)
 
 model = dict(
-    bbox_head=dict(_base_.clipjoint_dense_head, type='ClipJointYOLOHead'))
+    bbox_head=dict(_base_.clipjoint_dense_head, type='ClipJointRTMDetHead'))
 
 optim_wrapper = _base_.clipjoint_optim_wrapper
 # keep the stock EMAHook and PipelineSwitchHook

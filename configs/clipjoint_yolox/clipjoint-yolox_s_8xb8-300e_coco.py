@@ -3,6 +3,7 @@
 _base_ = [
     'mmdet::yolox/yolox_s_8xb8-300e_coco.py', '../_base_/clipjoint_branch.py'
 ]
+custom_imports = dict(imports=['mmdet_clipjoint'], allow_failed_imports=False)
 
 model = dict(
     bbox_head=dict(_base_.clipjoint_dense_head, type='ClipJointYOLOXHead'))

@@ -1,6 +1,7 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 from .backbones import YOLO11Backbone
-from .dense_heads import ClipJointYOLOHead, ClipJointYOLOXHead, YOLO11Head
+from .dense_heads import (ClipJointRTMDetHead, ClipJointYOLOHead,
+                          ClipJointYOLOXHead, YOLO11Head)
 from .layers import ContrastiveTextBank
 from .losses import InfoNCELoss, YOLO11CIoULoss
 from .necks import YOLO11PAFPN
@@ -9,7 +10,8 @@ from .task_modules import YOLO11TaskAlignedAssigner
 
 __all__ = [
     'ContrastiveTextBank', 'InfoNCELoss', 'ClipJointBBoxHead',
-    'ClipJointRoIHead', 'ClipJointYOLOHead', 'ClipJointYOLOXHead',
+    'ClipJointRoIHead', 'ClipJointRTMDetHead', 'ClipJointYOLOHead',
+    'ClipJointYOLOXHead',
     'YOLO11Backbone', 'YOLO11PAFPN', 'YOLO11Head', 'YOLO11CIoULoss',
     'YOLO11TaskAlignedAssigner'
 ]

@@ -31,19 +31,22 @@ def test_configs_exist():
 def test_config_builds_and_forwards(path, synthetic_coco, tmp_path):
     cfg = Config.fromfile(path)
     assert cfg.custom_imports['imports'] == ['mmdet_clipjoint']
-    assert any(h['type'] == 'ClipJointHook' for h in cfg.custom_hooks)
+    # configs/yolo11/: the stock detector this package adds (no branch)
+    clipjoint = osp.basename(path).startswith('clipjoint')
+    assert clipjoint == any(h['type'] == 'ClipJointHook'
+                            for h in cfg.custom_hooks)
     # the model, shrunk for CPU (ResNet-50 -> 18; same heads)
     small = shrink_config(cfg, synthetic_coco, str(tmp_path), img_size=128)
     classes = len(synthetic_coco['classes'])
     model = MODELS.build(small.model)
     banks = [m for m in model.modules() if isinstance(m, ContrastiveTextBank)]
-    assert len(banks) == 1
+    assert len(banks) == int(clipjoint)
     model.train()
     packed = demo_mm_inputs(2, image_shapes=[(3, 128, 128)] * 2,
                             num_items=[2, 1], num_classes=classes)
     data = model.data_preprocessor(packed, True)
     losses = model(**data, mode='loss')
-    assert any('contrast' in k for k in losses)
+    assert any('contrast' in k for k in losses) == clipjoint
     for k, v in losses.items():
         if 'loss' in k:
             v = sum(v) if isinstance(v, (list, tuple)) else v

@@ -41,7 +41,7 @@ def test_usage_has_the_snippets():
     ('my_clipjoint_frcnn.py', 'roi_head.bbox_head', 'ClipJointBBoxHead',
      []),
     ('readme.py', 'roi_head.bbox_head', 'ClipJointBBoxHead', []),
-    ('my_clipjoint_rtmdet.py', 'bbox_head', 'ClipJointYOLOHead',
+    ('my_clipjoint_rtmdet.py', 'bbox_head', 'ClipJointRTMDetHead',
      ['EMAHook', 'PipelineSwitchHook']),
 ])
 def test_config_snippet_builds(name, head_path, head_type, base_hooks,

@@ -19,7 +19,7 @@ __all__ = ['ClipJointYOLOXHead']
 class ClipJointYOLOXHead(ClipJointDenseMixin, YOLOXHead):
     """CLIP-Joint-Detect on the stock YOLOX head.
 
-    The same branch as :class:`ClipJointYOLOHead` (see
+    The same branch as :class:`ClipJointRTMDetHead` (see
     :class:`ClipJointDenseMixin`), fed by the output of ``cls_convs`` (the
     input of ``conv_cls``). SimOTA assignment, the stock losses (cls, obj,
     IoU, L1) and the post-process are unchanged; the positives' quality is

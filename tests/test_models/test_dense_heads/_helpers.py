@@ -78,12 +78,15 @@ def stock_twin(config: str, stock_type: str, head):
     return stock
 
 
-def feats(channels: int, batch: int = 2, strides=(8, 16, 32)):
-    """Random neck outputs, per stride ``(batch, channels, 128 / s, 128 / s)``.
-    """
+def feats(channels, batch: int = 2, strides=(8, 16, 32)):
+    """Random neck outputs, per stride ``(batch, channels, 128 / s, 128 / s)``
+    (``channels``: one width for every level, or one per level)."""
     torch.manual_seed(1)
+    if isinstance(channels, int):
+        channels = [channels] * len(strides)
     return tuple(
-        torch.rand(batch, channels, IMG // s, IMG // s) for s in strides)
+        torch.rand(batch, ch, IMG // s, IMG // s)
+        for ch, s in zip(channels, strides))
 
 
 def samples(num_gts, num_classes: int = 80):

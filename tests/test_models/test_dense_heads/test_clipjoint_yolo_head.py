@@ -1,108 +1,59 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
-"""ClipJointYOLOHead (RTMDet): losses, gradients, score modes, stock parity.
-
-The cases every one-stage head passes are in :class:`DenseHeadCases`; the
-sampling and normalisation of the shared branch are tested here, once.
-"""
+"""ClipJointYOLOHead (YOLO11): losses, gradients, score modes, stock parity,
+and the refusal of configs written when the name was the RTMDet head's."""
 import pytest
 import torch
 
-from ._helpers import (DenseHeadCases, build, config_path, feats, samples,
-                       scalar, stock_twin)
+from mmdet.registry import MODELS
+from ._helpers import (DenseHeadCases, build, config_path, feats, head_cfg,
+                       samples, stock_twin)
 
-CFG = config_path('clipjoint_rtmdet',
-                  'clipjoint-rtmdet_tiny_8xb32-300e_coco.py')
-CH = 96  # RTMDet-tiny neck / head width
+CFG = config_path('clipjoint_yolo11', 'clipjoint-yolo11_n_8xb16-600e_coco.py')
+CH = (64, 128, 256)  # YOLO11-n neck widths
 
 
 class TestClipJointYOLOHead(DenseHeadCases):
     cfg = CFG
     ch = CH
-    stock_type = 'RTMDetSepBNHead'
-    num_stock_outs = 2  # cls_scores, bbox_preds
-    stock_losses = ('loss_cls', 'loss_bbox')
+    stock_type = 'YOLO11Head'
+    num_stock_outs = 2  # cls_scores, bbox_dists
+    stock_losses = ('loss_cls', 'loss_bbox', 'loss_dfl')
     empty_positive = ('loss_cls', )
-    empty_zero = ('loss_bbox', )
+    empty_zero = ('loss_bbox', 'loss_dfl')
 
     @staticmethod
     def tower_weight(head):
         return head.cls_convs[0][0].conv.weight
 
 
-@pytest.mark.parametrize('background', [None, 'zero'])
-def test_background_variants_and_no_aux(background):
-    aux = {} if background else dict(loss_aux=None)
-    head = build(CFG, text_bank=dict(background=background), **aux)
-    head.train()
-    empty = head.loss(feats(CH), samples([0, 0]))
-    full = head.loss(feats(CH), samples([2, 1]))
-    assert full['loss_contrast'] > 0
-    # the aux CE teaches the mined negatives the background entry; without
-    # one there is no aux CE
-    assert ('loss_clip_ce' in full) == (background is not None)
-    if background:
-        assert full['loss_clip_ce'] > 0 and empty['loss_clip_ce'] > 0
-
-
-def test_stock_losses_unchanged():
-    """The stock cls / box losses equal those of RTMDetSepBNHead."""
+def test_stock_losses_unchanged_and_batch_scaled():
     head = build(CFG)
-    stock = stock_twin(CFG, 'RTMDetSepBNHead', head)
+    stock = stock_twin(CFG, 'YOLO11Head', head)
     head.train()
     stock.train()
     ours = head.loss(feats(CH), samples([3, 1]))
     ref = stock.loss(feats(CH), samples([3, 1]))
-    for k in ('loss_cls', 'loss_bbox'):
-        torch.testing.assert_close(scalar(ours[k]), scalar(ref[k]))
+    assert set(ref) < set(ours)
+    for k in ref:
+        torch.testing.assert_close(ours[k], ref[k])
+    # the branch is scaled by the batch size like the host's losses
+    head.scale_loss_by_batch = False
+    unscaled = head.loss(feats(CH), samples([3, 1]))
+    torch.testing.assert_close(ours['loss_contrast'],
+                               2 * unscaled['loss_contrast'])
 
 
-def test_sampling_quality_and_hard_negatives():
-    head = build(CFG, neg_pos_ratio=2)
-    C = head.num_classes
-    labels = torch.full((1, 10), C)
-    labels[0, :3] = torch.tensor([4, 7, 7])
-    quality = torch.zeros(1, 10)
-    quality[0, :3] = torch.tensor([0.8, 0.4, 0.0])
-    valid = torch.ones(1, 10, dtype=torch.bool)
-    valid[0, 9] = False  # ignored by the stock loss: never sampled
-    hardness = torch.arange(10.).view(1, 10)
-    pos, neg, w = head._sample_locations(labels, quality, valid, hardness)
-    assert pos.tolist() == [0, 1, 2]
-    assert sorted(neg.tolist()) == [3, 4, 5, 6, 7, 8]  # all 6 = 2 x 3
-    # the host's quality weights (floored), not re-normalised: the mean-1
-    # normalisation undid the host's IoU weighting
-    torch.testing.assert_close(w, torch.tensor([0.8, 0.4, head.min_quality]))
-    head = build(CFG, neg_pos_ratio=1)
-    _, neg, _ = head._sample_locations(labels, quality, valid, hardness)
-    assert sorted(neg.tolist()) == [6, 7, 8]  # the hardest
-    head = build(CFG, quality_weight=False)
-    _, _, w = head._sample_locations(labels, quality, valid, hardness)
-    assert (w == 1).all()
+def test_branch_taps_the_classifier_input():
+    head = build(CFG)
+    assert head.feat_channels == 80  # c3 = max(64, min(80, 100))
+    assert head.proj[0].in_channels == head.cls_preds[0].in_channels == 80
 
 
-def test_dense_normalisation_like_host():
-    """Each sampled location counts once, in one term, and both terms are
-    divided by the host's classification normaliser (the sum of the
-    positives' quality weights, at least 1)."""
-    head = build(CFG, neg_pos_ratio=1)
-    C = head.num_classes
-    labels = torch.full((1, 8), C)
-    labels[0, :2] = torch.tensor([3, 5])
-    quality = torch.zeros(1, 8)
-    quality[0, :2] = torch.tensor([0.9, 0.6])
-    valid = torch.ones(1, 8, dtype=torch.bool)
-    hardness = torch.arange(8.).view(1, 8)
-    torch.manual_seed(0)
-    cls_feats = [torch.randn(1, CH, 2, 4)]  # 8 locations, one level
-    losses = head.loss_clipjoint(cls_feats, labels, quality, valid, hardness)
-    pos, neg, w = head._sample_locations(labels, quality, valid, hardness)
-    x = cls_feats[0].flatten(2)[0].t()  # (8, CH)
-    logits = head.text_bank(head.embed(x.t()[None, :, :, None])[0, :, :, 0]
-                            .t())
-    ce = torch.nn.functional.cross_entropy(
-        logits, torch.where(labels[0] < C, labels[0], C), reduction='none')
-    avg = max(float(w.sum()), 1.0)
-    torch.testing.assert_close(losses['loss_contrast'],
-                               (ce[pos] * w).sum() / avg)
-    torch.testing.assert_close(losses['loss_clip_ce'],
-                               (ce[neg] * w.mean()).sum() / avg)
+def test_old_rtmdet_config_under_this_name_names_the_new_head():
+    rtmdet = head_cfg(
+        config_path('clipjoint_rtmdet',
+                    'clipjoint-rtmdet_tiny_8xb32-300e_coco.py'))
+    assert rtmdet.type == 'ClipJointRTMDetHead'
+    rtmdet.type = 'ClipJointYOLOHead'  # what such configs said up to 0.1
+    with pytest.raises(ValueError, match="type='ClipJointRTMDetHead'"):
+        MODELS.build(rtmdet)

@@ -1,0 +1,4 @@
+# Ablation: fixed temperature (0.07) instead of learned per-class ones.
+_base_ = './clipjoint-yolo11_n_8xb16-600e_coco.py'
+
+model = dict(bbox_head=dict(text_bank=dict(learn_temperature=False)))

@@ -1,0 +1,4 @@
+# Ablation: text embeddings frozen at their CLIP initialisation.
+_base_ = './clipjoint-yolo11_n_8xb16-600e_coco.py'
+
+model = dict(bbox_head=dict(text_bank=dict(learnable=False)))

@@ -1,0 +1,5 @@
+# Ablation: inference with the contrastive class distribution times the
+# detector's foreground confidence (main: det).
+_base_ = './clipjoint-yolo11_n_8xb16-600e_coco.py'
+
+model = dict(bbox_head=dict(score_mode='clip'))

@@ -1,0 +1,5 @@
+# Ablation: symmetric InfoNCE (adds text -> region over the sampled
+# locations, gathered across ranks).
+_base_ = './clipjoint-yolo11_n_8xb16-600e_coco.py'
+
+model = dict(bbox_head=dict(loss_contrast=dict(symmetric=True)))

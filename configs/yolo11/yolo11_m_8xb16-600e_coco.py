@@ -1,0 +1,15 @@
+# YOLO11-m: width 1.00 with at most 512 channels, C3k blocks everywhere,
+# MixUp with p = 0.15.
+_base_ = './yolo11_n_8xb16-600e_coco.py'
+
+arch = 'm'
+mixup_prob = 0.15
+model = dict(
+    backbone=dict(arch=arch),
+    neck=dict(arch=arch),
+    bbox_head=dict(in_channels=(256, 512, 512)))
+train_dataloader = dict(dataset=dict(pipeline=[
+    *_base_.train_pipeline[:4],
+    dict(_base_.train_pipeline[4], prob=mixup_prob),
+    *_base_.train_pipeline[5:]
+]))
