@@ -39,6 +39,13 @@ DETECTORS: Dict[str, dict] = dict(
         clipjoint='configs/clipjoint_rtmdet/'
         'clipjoint-rtmdet_tiny_8xb32-300e_coco.py',
         methods=('stock', 'clipjoint')),
+    # the paper's one-stage detector (this package's mmdet modules)
+    yolo11=dict(
+        name='YOLO11-n',
+        stock='configs/yolo11/yolo11_n_8xb16-600e_coco.py',
+        clipjoint='configs/clipjoint_yolo11/'
+        'clipjoint-yolo11_n_8xb16-600e_coco.py',
+        methods=('stock', 'clipjoint')),
 )
 
 #: ClipJoint variants for ablations and the recipe search: method name ->

@@ -49,7 +49,7 @@ __all__ = [
 # batch 4); at 0.02 with batch 4 the ClipJoint run diverged (NaN by iter
 # 28) while stock survived. RTMDet (AdamW) keeps its stock 0.004.
 #: learning rate of the benchmark runs per detector
-LR: Dict[str, float] = dict(frcnn=0.005, rtmdet=0.004)
+LR: Dict[str, float] = dict(frcnn=0.005, rtmdet=0.004, yolo11=0.01)
 
 _DEFAULTS = dict(dataset='A', data_seed=1234, objects_per_image=[1, 3],
                  noise_type='symmetric', rare_seed=None,
@@ -59,7 +59,8 @@ _DEFAULTS = dict(dataset='A', data_seed=1234, objects_per_image=[1, 3],
 #: R-CNN 400 iterations at batch 8 (462 s, source val mAP 24.4), RTMDet-tiny
 #: 600 at batch 8 (234 s, source val mAP 4.2; its loss 2.07 -> 1.45).
 _PT_CPU = dict(frcnn=dict(max_iters=400, batch_size=8, lr=0.01),
-               rtmdet=dict(max_iters=600, batch_size=8, lr=0.004))
+               rtmdet=dict(max_iters=600, batch_size=8, lr=0.004),
+               yolo11=dict(max_iters=600, batch_size=8, lr=0.01))
 
 #: name -> preset (keys not given take the defaults of :func:`get_preset`).
 PRESETS: Dict[str, dict] = {
@@ -68,12 +69,14 @@ PRESETS: Dict[str, dict] = {
     'smoke': dict(
         num_train=64, num_val=16, img_size=128, seeds=[0],
         settings=['clean', 'both'],
-        iters=dict(frcnn=10, rtmdet=20),
-        batch=dict(frcnn=4, rtmdet=8),
+        iters=dict(frcnn=10, rtmdet=20, yolo11=20),
+        batch=dict(frcnn=4, rtmdet=8, yolo11=8),
         pretrained=True,
         pretrain=dict(
             frcnn=dict(num_train=16, num_val=8, max_iters=10, batch_size=4),
             rtmdet=dict(num_train=16, num_val=8, max_iters=10,
+                        batch_size=8),
+            yolo11=dict(num_train=16, num_val=8, max_iters=10,
                         batch_size=8))),
     # The from-scratch regime (docs/benchmark_accuracy.md), sized for 2 CPU
     # cores (72 runs, two workers of one thread each). Measured with 2
@@ -85,8 +88,8 @@ PRESETS: Dict[str, dict] = {
     'cpu': dict(
         num_train=400, num_val=60, img_size=128, seeds=[0, 1, 2],
         settings=list(SETTINGS),
-        iters=dict(frcnn=160, rtmdet=480),
-        batch=dict(frcnn=4, rtmdet=8)),
+        iters=dict(frcnn=160, rtmdet=480, yolo11=480),
+        batch=dict(frcnn=4, rtmdet=8, yolo11=8)),
     # Pre-trained start (backbone + neck from the synthetic source
     # pre-training), 3x the images of `cpu`, 5 seeds. The long-tailed
     # settings train on a generated long-tailed set of as many images
@@ -103,8 +106,8 @@ PRESETS: Dict[str, dict] = {
     'cpu-pt': dict(
         num_train=1200, num_val=200, img_size=128, seeds=[0, 1, 2, 3, 4],
         settings=list(SETTINGS),
-        iters=dict(frcnn=200, rtmdet=300),
-        batch=dict(frcnn=4, rtmdet=8),
+        iters=dict(frcnn=200, rtmdet=300, yolo11=300),
+        batch=dict(frcnn=4, rtmdet=8, yolo11=8),
         long_tail='generate', pretrained=True, pretrain=_PT_CPU),
     # The same regime on benchmark B: another vocabulary and generator
     # seed, class-dependent (pairwise) noise along SYNTHETIC_CONFUSABLE_B
@@ -112,15 +115,15 @@ PRESETS: Dict[str, dict] = {
     'cpu-pt-b': dict(
         num_train=1200, num_val=200, img_size=128, seeds=[0, 1, 2, 3, 4],
         settings=list(SETTINGS),
-        iters=dict(frcnn=200, rtmdet=300),
-        batch=dict(frcnn=4, rtmdet=8),
+        iters=dict(frcnn=200, rtmdet=300, yolo11=300),
+        batch=dict(frcnn=4, rtmdet=8, yolo11=8),
         dataset='B', data_seed=2027, noise_type='pairwise', rare_seed=7,
         long_tail='generate', pretrained=True, pretrain=_PT_CPU),
     'gpu': dict(
         num_train=3000, num_val=500, img_size=320, seeds=[0, 1, 2],
         settings=list(SETTINGS),
-        iters=dict(frcnn=3000, rtmdet=6000),
-        batch=dict(frcnn=8, rtmdet=32)),
+        iters=dict(frcnn=3000, rtmdet=6000, yolo11=6000),
+        batch=dict(frcnn=8, rtmdet=32, yolo11=32)),
 }
 
 

@@ -63,6 +63,8 @@ PRETRAIN_DEFAULTS: Dict[str, dict] = dict(
                batch_size=8, lr=0.01),
     rtmdet=dict(num_train=2000, num_val=200, img_size=128, max_iters=1500,
                 batch_size=8, lr=0.004),
+    yolo11=dict(num_train=2000, num_val=200, img_size=128, max_iters=1500,
+                batch_size=8, lr=0.01),
 )
 
 

@@ -48,6 +48,11 @@ SPEED_DETECTORS = dict(
         stock='mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
         clipjoint='configs/clipjoint_rtmdet/'
         'clipjoint-rtmdet_tiny_8xb32-300e_coco.py'),
+    yolo11=dict(
+        name='YOLO11-n',
+        stock='configs/yolo11/yolo11_n_8xb16-600e_coco.py',
+        clipjoint='configs/clipjoint_yolo11/'
+        'clipjoint-yolo11_n_8xb16-600e_coco.py'),
 )
 SCORE_MODES = ('det', 'clip', 'fuse')
 #: substrings that mark a state-dict key as ClipJoint-only (the branch)
