@@ -9,6 +9,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from mmdet.models.losses import accuracy
+from mmdet.models.utils import multi_apply
 from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
                          OptInstanceList)
 from ..layers.grad_share import fork_with_grad_share
@@ -187,6 +188,25 @@ class ClipJointDenseMixin(ScoreModeMixin):
         """
         return fork_with_grad_share(
             cls_feat, self.max_grad_share if self.training else None)
+
+    def forward_levels(self, feats: Sequence[Tensor]) -> tuple:
+        """Run ``forward_single(x, level)`` on every level.
+
+        For hosts whose ``forward_single(x, idx)`` returns the stock
+        per-level outputs followed by the branch's feature (RTMDet, YOLO11).
+
+        Args:
+            feats (Sequence[Tensor]): Neck outputs, each (B, C_l, H_l, W_l).
+
+        Returns:
+            tuple: the stock outputs (each a per-level tuple), plus the
+            per-level classifier features (B, feat_channels, H_l, W_l)
+            unless in ``det`` mode at inference (then exactly the stock
+            outputs).
+        """
+        outs = multi_apply(self.forward_single, feats, range(len(feats)))
+        stock = tuple(tuple(o) for o in outs[:-1])
+        return stock + (tuple(outs[-1]), ) if self.needs_embed else stock
 
     @staticmethod
     def flatten_levels(mlvl: Sequence[Tensor]) -> Tensor:

@@ -8,7 +8,7 @@ from torch import Tensor
 
 from mmdet.models.dense_heads import RTMDetSepBNHead
 from mmdet.models.layers.transformer import inverse_sigmoid
-from mmdet.models.utils import multi_apply, sigmoid_geometric_mean
+from mmdet.models.utils import sigmoid_geometric_mean
 from mmdet.registry import MODELS
 from mmdet.utils import InstanceList, OptInstanceList
 from .clipjoint_dense_mixin import ClipJointDenseMixin
@@ -78,10 +78,7 @@ class ClipJointRTMDetHead(ClipJointDenseMixin, RTMDetSepBNHead):
             plus ``cls_feats`` (per level (B, feat_channels, H_l, W_l))
             unless in ``det`` mode at inference.
         """
-        cls_scores, bbox_preds, cls_feats = multi_apply(
-            self.forward_single, feats, range(len(feats)))
-        outs = (tuple(cls_scores), tuple(bbox_preds))
-        return outs + (tuple(cls_feats), ) if self.needs_embed else outs
+        return self.forward_levels(feats)
 
     def loss_by_feat(self,
                      cls_scores: List[Tensor],

@@ -6,7 +6,6 @@ import torch
 from mmengine.config import ConfigDict
 from torch import Tensor
 
-from mmdet.models.utils import multi_apply
 from mmdet.registry import MODELS
 from mmdet.utils import InstanceList, OptInstanceList
 from .clipjoint_dense_mixin import ClipJointDenseMixin
@@ -88,10 +87,7 @@ class ClipJointYOLOHead(ClipJointDenseMixin, YOLO11Head):
             plus ``cls_feats`` (per level (B, feat_channels, H_l, W_l))
             unless in ``det`` mode at inference.
         """
-        cls_scores, bbox_dists, cls_feats = multi_apply(
-            self.forward_single, feats, range(len(feats)))
-        outs = (tuple(cls_scores), tuple(bbox_dists))
-        return outs + (tuple(cls_feats), ) if self.needs_embed else outs
+        return self.forward_levels(feats)
 
     def loss_by_feat(self,
                      cls_scores: List[Tensor],
