@@ -14,7 +14,7 @@ The console shows the steps, one progress bar per training and evaluation,
 and the comparison; each run's full output is in its work_dir/console.log
 (``--verbose`` shows it instead).
 
-Usage: python tools/demo.py [--detector rtmdet|frcnn] [--iters N]
+Usage: python tools/demo.py [--detector rtmdet|frcnn|yolo11] [--iters N]
        [--settings clean both] [--out outputs/demo]
 """
 import argparse
@@ -28,6 +28,7 @@ import mmdet_clipjoint  # noqa: F401
 from mmdet_clipjoint.benchmark.experiments import (DETECTORS, REPO_ROOT,
                                                    SETTINGS,
                                                    build_experiment_cfg)
+from mmdet_clipjoint.benchmark.presets import LR
 from mmdet_clipjoint.datasets import make_synthetic_dataset
 from mmdet_clipjoint.visualization import draw_comparison
 
@@ -41,7 +42,7 @@ def parse_args(argv=None):
                    'both = long tail + 30 %% label noise)')
     p.add_argument('--iters', type=int, default=None,
                    help='training iterations per model (default: 300 for '
-                   'rtmdet, 120 for frcnn)')
+                   'rtmdet and yolo11, 120 for frcnn)')
     p.add_argument('--img-size', type=int, default=160)
     p.add_argument('--num-train', type=int, default=160)
     p.add_argument('--num-val', type=int, default=40)
@@ -102,7 +103,7 @@ def _run(args, say, log):
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
     det = args.detector
-    iters = args.iters or dict(rtmdet=300, frcnn=120)[det]
+    iters = args.iters or dict(rtmdet=300, frcnn=120, yolo11=300)[det]
     clip_cfg = osp.join(REPO_ROOT, DETECTORS[det]['clipjoint'])
     if not osp.isfile(clip_cfg):
         sys.exit(f'{clip_cfg} is missing; use --detector frcnn')
@@ -122,8 +123,7 @@ def _run(args, say, log):
                 det, method, data,
                 osp.join(args.out, f'work_dir_{method}_{setting}'), setting,
                 args.seed, img_size=args.img_size, max_iters=iters,
-                batch_size=8 if det == 'rtmdet' else 4,
-                lr=0.004 if det == 'rtmdet' else 0.005)
+                batch_size=4 if det == 'frcnn' else 8, lr=LR[det])
             cfg.default_hooks.logger.interval = max(10, iters // 10)
             cfg.default_hooks.checkpoint.interval = iters
             label = ('ClipJoint ' if method == 'clipjoint' else 'stock ') + \

@@ -17,7 +17,11 @@
 clipjoint_text_bank = dict(
     type='ContrastiveTextBank',
     embed_dim=512,
-    init_source='clip',  # OpenAI ViT-B/32, as in the paper
+    # real CLIP (OpenAI ViT-B/32, as in the paper) text embeddings of the
+    # class names, shipped with the package: offline, no CLIP weights
+    # (prompt "a {}"; init_source='clip' encodes live with `templates`)
+    init_source='vocabulary',
+    vocabulary='coco',  # serves COCO and VOC names ('lvis', 'objects365')
     clip_model='ViT-B-32',
     clip_pretrained='openai',  # or a local checkpoint path
     templates=['a photo of a {}.'],

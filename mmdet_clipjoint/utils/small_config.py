@@ -86,6 +86,13 @@ def _set_classes(node: Any, classes: Tuple[str, ...]) -> None:
         if node.get('type') == 'ContrastiveTextBank':
             node['class_names'] = classes
             node.pop('prompt_aliases', None)
+            if node.get('init_source') == 'vocabulary':
+                # a shipped vocabulary (COCO, LVIS, ...) does not name the
+                # generated classes
+                print('shrink_config: the text bank initialises at random '
+                      f"(its {node.get('vocabulary')!r} vocabulary does not "
+                      'name the generated classes)')
+                node['init_source'] = 'random'
         for v in node.values():
             _set_classes(v, classes)
     elif isinstance(node, (list, tuple)):

@@ -142,6 +142,9 @@ class ClipJointHook(Hook):
         if bank.init_source == 'clip':
             return (f'CLIP {bank.clip_model} ({bank.clip_pretrained}) text '
                     'embeddings')
+        if bank.init_source == 'vocabulary':
+            return (f'the shipped CLIP text embeddings of the '
+                    f'{bank.vocabulary!r} vocabulary')
         return 'a random initialisation (init_source=random)'
 
     def _checkpoint_to_load(self, runner) -> Optional[str]:

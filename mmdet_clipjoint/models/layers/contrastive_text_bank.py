@@ -19,7 +19,7 @@ from ..utils.clip_text import (DEFAULT_TEMPLATES, check_clip_model_name,
 
 __all__ = ['ContrastiveTextBank']
 
-_SOURCES = ('clip', 'file', 'random')
+_SOURCES = ('vocabulary', 'clip', 'file', 'random')
 _BACKGROUNDS = (None, 'learned', 'zero')
 
 
@@ -29,11 +29,13 @@ class ContrastiveTextBank(BaseModule):
 
     Similarity of an L2-normalised region embedding ``e`` with class ``c`` is
     ``cos(e, t_c) / tau_c``: cosine divided by a class-specific temperature.
-    The embeddings are initialised once, in :meth:`init_weights`, from the
-    CLIP text encoder (``init_source='clip'``), from a file
-    (``init_source='file'``) or randomly, and live in the state dict
-    afterwards: building, testing, inference and resuming never need CLIP
-    weights or a network.
+    The embeddings are initialised once, in :meth:`init_weights`, from real
+    CLIP ViT-B/32 text embeddings shipped with the package
+    (``init_source='vocabulary'``: COCO, LVIS, Objects365 and VOC names,
+    offline), from the CLIP text encoder (``init_source='clip'``, open_clip
+    with any prompts), from a file (``init_source='file'``) or randomly, and
+    live in the state dict afterwards: building, testing, inference and
+    resuming never need CLIP weights or a network.
 
     Args:
         class_names: The C foreground class names, in dataset order, or the
@@ -45,7 +47,12 @@ class ContrastiveTextBank(BaseModule):
             instead of the raw name (e.g. ``{'pottedplant': 'potted
             plant'}``); matching still uses ``class_names``.
         embed_dim: Width D of the joint space (512 for ViT-B/32).
-        init_source: ``'clip'``, ``'file'`` or ``'random'``.
+        init_source: ``'vocabulary'``, ``'clip'``, ``'file'`` or
+            ``'random'``.
+        vocabulary: For ``'vocabulary'``: ``'coco'``, ``'lvis'``,
+            ``'objects365'`` or ``'voc'`` (see
+            :mod:`mmdet_clipjoint.models.utils.vocabularies`; classes are
+            matched by name, ``prompt_aliases`` or VOC's COCO spelling).
         clip_model: open_clip architecture name for ``'clip'``.
         clip_pretrained: open_clip pretrained tag (``'openai'``) or a local
             checkpoint path; None means random CLIP weights (tests only).
@@ -73,6 +80,7 @@ class ContrastiveTextBank(BaseModule):
                  prompt_aliases: Optional[Dict[str, str]] = None,
                  embed_dim: int = 512,
                  init_source: str = 'clip',
+                 vocabulary: Optional[str] = None,
                  clip_model: str = 'ViT-B-32',
                  clip_pretrained: Optional[str] = 'openai',
                  templates: Sequence[str] = DEFAULT_TEMPLATES,
@@ -113,6 +121,13 @@ class ContrastiveTextBank(BaseModule):
                 f'temperature_range={tuple(temperature_range)} (both > 0).')
         if init_source == 'clip':
             check_clip_model_name(clip_model)
+        if init_source == 'vocabulary':
+            from ..utils.vocabularies import _canonical
+            if not vocabulary:
+                raise ValueError(
+                    "init_source='vocabulary' needs `vocabulary`: one of "
+                    "'coco', 'lvis', 'objects365', 'voc'.")
+            _canonical(vocabulary)  # a clear error for an unknown name
         if init_source == 'file' and not embeddings_file:
             raise ValueError("init_source='file' needs `embeddings_file` "
                              '(a .pt/.npy written by '
@@ -127,6 +142,7 @@ class ContrastiveTextBank(BaseModule):
         self.templates = tuple([templates] if isinstance(templates, str) else
                                templates)
         self.embeddings_file = embeddings_file
+        self.vocabulary = vocabulary
         self.background = background
         self.temperature_range = (float(t_min), float(t_max))
         self.cache_dir = default_cache_dir() if cache_dir == 'default' \
@@ -235,7 +251,14 @@ class ContrastiveTextBank(BaseModule):
                 'initialised at random (init_source=random: no CLIP text '
                 'prior)', logger='current')
             return
-        if self.init_source == 'clip':
+        if self.init_source == 'vocabulary':
+            from ..utils.vocabularies import vocabulary_embeddings
+            src = (f'the shipped CLIP ViT-B/32 text embeddings of the '
+                   f'{self.vocabulary!r} vocabulary (Detic, prompt "a '
+                   '{name}")')
+            emb = vocabulary_embeddings(self.vocabulary, self.class_names,
+                                        self.prompt_aliases)
+        elif self.init_source == 'clip':
             src = f'open_clip {self.clip_model} ({self.clip_pretrained})'
             emb = encode_class_names_cached(self.prompt_names,
                                             self.clip_model,

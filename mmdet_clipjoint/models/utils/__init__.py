@@ -4,10 +4,13 @@ from .clip_text import (DEFAULT_TEMPLATES, ENSEMBLE_TEMPLATES,
                         load_embeddings_file, save_embeddings_file)
 from .branch import build_clipjoint_parts
 from .dist import all_gather_with_grad, reduce_mean_factor
+from .vocabularies import (load_vocabulary, vocabulary_embeddings,
+                           vocabulary_names)
 from .yolo11_convert import convert_yolo11_state_dict, yolo11_arch_of
 
 __all__ = [
     'DEFAULT_TEMPLATES', 'ENSEMBLE_TEMPLATES', 'build_clip_model',
     'encode_class_names', 'load_embeddings_file', 'save_embeddings_file',
-    'all_gather_with_grad', 'reduce_mean_factor', 'build_clipjoint_parts', 'convert_yolo11_state_dict', 'yolo11_arch_of'
+    'all_gather_with_grad', 'reduce_mean_factor', 'build_clipjoint_parts', 'convert_yolo11_state_dict', 'yolo11_arch_of',
+    'load_vocabulary', 'vocabulary_embeddings', 'vocabulary_names'
 ]

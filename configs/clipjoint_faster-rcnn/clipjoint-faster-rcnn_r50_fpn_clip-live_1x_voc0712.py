@@ -1,0 +1,11 @@
+# Ablation: the text bank encoded live with open_clip and the paper's prompt
+# "a photo of a {}." (main: the shipped embeddings, prompt "a {}"). Needs the
+# CLIP weights: a pretrained tag open_clip can fetch, or a local checkpoint
+# in clip_pretrained.
+_base_ = './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py'
+
+model = dict(
+    roi_head=dict(
+        bbox_head=dict(
+            text_bank=dict(
+                init_source='clip', templates=['a photo of a {}.']))))

@@ -1,0 +1,161 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""Real CLIP text embeddings of dataset vocabularies, shipped with the package.
+
+OpenAI CLIP ViT-B/32 text embeddings of the COCO (80), LVIS v1 (1203) and
+Objects365 (365) class names (from Detic, Apache-2.0; provenance, checksums
+and attribution in ``mmdet_clipjoint/assets/clip_text_embeddings/
+PROVENANCE.md``), and VOC's 20 classes as rows of the COCO file. They let a
+text bank start from CLIP text on a machine without network access or CLIP
+weights (``ContrastiveTextBank(init_source='vocabulary',
+vocabulary='coco')``).
+"""
+import hashlib
+import os.path as osp
+from typing import Dict, Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = [
+    'VOCABULARIES', 'VOCABULARY_DIR', 'vocabulary_names', 'load_vocabulary',
+    'vocabulary_embeddings'
+]
+
+VOCABULARY_DIR = osp.join(
+    osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))), 'assets',
+    'clip_text_embeddings')
+
+#: name -> (file, mmdet dataset type whose METAINFO gives the row order,
+#: sha256 of the file)
+VOCABULARIES: Dict[str, Tuple[str, str, str]] = {
+    'coco': ('coco_clip_a+cname.npy', 'CocoDataset',
+             '3186340bfc1eb67c2131a451cbf9f623'
+             'fa236b0ef5a2441b2d9a93ba46051f85'),
+    'lvis': ('lvis_v1_clip_a+cname.npy', 'LVISV1Dataset',
+             '16059f1fe5f7d857273d16a1b7c6d614'
+             '1a88d133e99a107be5065f42311da0f8'),
+    'objects365': ('o365_clip_a+cnamefix.npy', 'Objects365V2Dataset',
+                   '389a43e5c38eb22ca1b46a7328e57e7c'
+                   'd281b00c64250016be80d3c771711c13'),
+}
+#: other names of a vocabulary
+_ALIASES = {'voc': 'coco', 'o365': 'objects365', 'lvis_v1': 'lvis'}
+#: VOC class name -> its COCO name (the others are spelled alike)
+VOC_TO_COCO = {
+    'aeroplane': 'airplane',
+    'motorbike': 'motorcycle',
+    'sofa': 'couch',
+    'tvmonitor': 'tv',
+    'diningtable': 'dining table',
+    'pottedplant': 'potted plant',
+}
+_CACHE: Dict[str, Tuple[Tuple[str, ...], Tensor]] = {}
+
+
+def _canonical(name: str) -> str:
+    key = name.lower()
+    key = _ALIASES.get(key, key)
+    if key not in VOCABULARIES:
+        raise ValueError(
+            f'unknown vocabulary {name!r}: the package ships '
+            f'{sorted(VOCABULARIES) + sorted(_ALIASES)}; for other class '
+            "names use init_source='clip' (open_clip) or an embeddings file "
+            '(tools/dump_text_embeddings.py).')
+    return key
+
+
+def vocabulary_names(name: str) -> Tuple[str, ...]:
+    """The class names of a shipped vocabulary, in row order."""
+    from mmdet.registry import DATASETS
+    from mmdet.utils import register_all_modules
+    register_all_modules(init_default_scope=False)
+    return tuple(DATASETS.get(VOCABULARIES[_canonical(name)][1])
+                 .METAINFO['classes'])
+
+
+def load_vocabulary(name: str) -> Tuple[Tuple[str, ...], Tensor]:
+    """A shipped vocabulary: its class names and embeddings.
+
+    The file is checked (sha256, shape, finite values) on the first load.
+
+    Args:
+        name (str): ``coco``, ``lvis`` or ``objects365`` (``voc`` is
+            served by ``coco``).
+
+    Returns:
+        tuple: class names (C,) and L2-normalised float32 embeddings
+        (C, 512), row i for name i.
+
+    Raises:
+        ValueError: an unknown name, or a damaged file (reinstall the
+            package).
+    """
+    key = _canonical(name)
+    if key in _CACHE:
+        return _CACHE[key]
+    fname, _, sha = VOCABULARIES[key]
+    path = osp.join(VOCABULARY_DIR, fname)
+    if not osp.isfile(path):
+        raise ValueError(f'the shipped vocabulary file {path} is missing: '
+                         'reinstall mmdet_clipjoint.')
+    with open(path, 'rb') as f:
+        digest = hashlib.sha256(f.read()).hexdigest()
+    if digest != sha:
+        raise ValueError(f'{path} is damaged (sha256 {digest[:12]}..., '
+                         f'expected {sha[:12]}...): reinstall '
+                         'mmdet_clipjoint.')
+    names = vocabulary_names(key)
+    arr = np.load(path, allow_pickle=False)
+    if arr.shape != (len(names), 512) or not np.isfinite(arr).all():
+        raise ValueError(f'{path} holds an array of shape {arr.shape} '
+                         f'(expected ({len(names)}, 512), finite): '
+                         'reinstall mmdet_clipjoint.')
+    emb = F.normalize(torch.from_numpy(arr.astype(np.float32)), dim=-1)
+    _CACHE[key] = (names, emb)
+    return names, emb
+
+
+def vocabulary_embeddings(
+        name: str,
+        class_names: Sequence[str],
+        aliases: Optional[Dict[str, str]] = None) -> Tensor:
+    """Rows of a shipped vocabulary for ``class_names``, in their order.
+
+    A class is found by its name, by its entry in ``aliases`` (e.g. a
+    bank's ``prompt_aliases``: ``{'pottedplant': 'potted plant'}``) or, for
+    VOC's spellings, by its COCO name.
+
+    Args:
+        name (str): The vocabulary (:func:`load_vocabulary`).
+        class_names (Sequence[str]): The C classes wanted.
+        aliases (dict, optional): ``{class name: name in the vocabulary}``.
+
+    Returns:
+        Tensor: (C, 512) L2-normalised float32 embeddings.
+
+    Raises:
+        ValueError: classes the vocabulary does not name (listed).
+    """
+    names, emb = load_vocabulary(name)
+    index = {n: i for i, n in enumerate(names)}
+    index.update({n.replace('_', ' '): i for i, n in enumerate(names)})
+    aliases = dict(aliases or {})
+    rows, missing = [], []
+    for c in class_names:
+        for key in (c, aliases.get(c), VOC_TO_COCO.get(c)):
+            if key is not None and key in index:
+                rows.append(index[key])
+                break
+        else:
+            missing.append(c)
+    if missing:
+        raise ValueError(
+            f'the shipped {_canonical(name)!r} vocabulary does not name '
+            f'{len(missing)} of the {len(class_names)} classes '
+            f'({missing[:8]}{" ..." if len(missing) > 8 else ""}): map them '
+            'with prompt_aliases to names it has, or use '
+            "init_source='clip' (open_clip) / 'file' "
+            '(tools/dump_text_embeddings.py) for these classes.')
+    return emb[rows].clone()
