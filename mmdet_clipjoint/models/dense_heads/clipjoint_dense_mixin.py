@@ -171,9 +171,11 @@ class ClipJointDenseMixin(ScoreModeMixin):
             x (Tensor): shape (B, Cf, H, W) (any B, H, W).
 
         Returns:
-            Tensor: embeddings L2-normalised over D, shape (B, D, H, W).
+            Tensor: float32 embeddings L2-normalised over D, shape
+            (B, D, H, W) (the normalisation in float32 also under mixed
+            precision).
         """
-        return F.normalize(self.proj(x), dim=1)
+        return F.normalize(self.proj(x).float(), dim=1)
 
     def fork_cls_feat(self, cls_feat: Tensor) -> Tuple[Tensor, Tensor]:
         """Fork a classifier feature for the host and the branch.

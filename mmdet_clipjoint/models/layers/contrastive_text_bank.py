@@ -223,10 +223,14 @@ class ContrastiveTextBank(BaseModule):
             region_embeds (Tensor): L2-normalised embeddings, shape (N, D).
 
         Returns:
-            Tensor: logits ``cos / tau`` of shape (N, C), or (N, C + 1) with
-            the background entry last.
+            Tensor: float32 logits ``cos / tau`` of shape (N, C), or
+            (N, C + 1) with the background entry last. Computed in float32
+            also under autocast / half-precision weights: ``1 / tau`` (~14)
+            would amplify the rounding of a bf16 / fp16 cosine.
         """
-        logits = region_embeds @ self.classifier_weight().t()
+        with torch.autocast(region_embeds.device.type, enabled=False):
+            logits = region_embeds.float() @ \
+                self.classifier_weight().float().t()
         if self.background == 'zero':
             logits = torch.cat([logits, logits.new_zeros(len(logits), 1)], 1)
         return logits

@@ -159,9 +159,10 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
             x_cls (Tensor): shape (N, cls_last_dim).
 
         Returns:
-            Tensor: L2-normalised embeddings, shape (N, D).
+            Tensor: L2-normalised float32 embeddings, shape (N, D) (the
+            normalisation in float32 also under mixed precision).
         """
-        return F.normalize(self.proj(x_cls), dim=-1)
+        return F.normalize(self.proj(x_cls).float(), dim=-1)
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
         """Forward RoI features.
