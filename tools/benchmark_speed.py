@@ -95,6 +95,11 @@ def parse_args(argv=None):
     p.add_argument('--modes', nargs='+', choices=SCORE_MODES,
                    default=list(SCORE_MODES),
                    help='ClipJoint score modes to time (default: all)')
+    p.add_argument('--dense-fuse', action='store_true',
+                   help='one-stage heads: embed every location in clip / fuse '
+                   'mode (the worst case) instead of only those whose score '
+                   'can reach score_thr (how many do depends on the weights: '
+                   'few with random ones)')
     p.add_argument('--no-train', dest='train', action='store_false',
                    help='skip the training-step measurements')
     p.add_argument('--small-rois', dest='small_rois', action='store_true',

@@ -224,6 +224,13 @@ def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
     pair = build_pair(spec, args.light_backbone, device, tmp_dir,
                       modes=modes, small_rois=args.small_rois)
     models = pair['models']
+    if getattr(args, 'dense_fuse', False):
+        # one-stage heads: embed every location in clip / fuse mode (the
+        # worst case; by default only those that can reach score_thr)
+        for m in models.values():
+            head = getattr(m, 'bbox_head', None)
+            if hasattr(head, 'sparse_fuse'):
+                head.sparse_fuse = False
     variants = ['stock'] + modes
     main_mode = 'fuse' if 'fuse' in modes else modes[-1]
     res = dict(
@@ -402,6 +409,7 @@ def run_speed_benchmark(args, command: str, log=print) -> dict:
         'train_batch', 'light_backbone', 'small_rois', 'aa', 'memory',
         'flops', 'profile', 'text_bank', 'device', 'threads', 'modes',
         'train')}
+    settings['dense_fuse'] = bool(getattr(args, 'dense_fuse', False))
     results = dict(
         command=command,
         environment=environment(args.device), settings=settings,

@@ -17,7 +17,8 @@ from ..helpers import load_script
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RATIOS_RE = re.compile(
     r'ratios: frcnn det=(\S+) fuse=(\S+) train=(\S+) \| '
-    r'rtmdet det=(\S+) fuse=(\S+) train=(\S+)')
+    r'rtmdet det=(\S+) fuse=(\S+) train=(\S+) \| '
+    r'yolo11 det=(\S+) fuse=(\S+) train=(\S+)')
 NUM_RE = re.compile(r'(\d+\.\d{3}|nan)')
 
 
@@ -38,7 +39,10 @@ def test_tiny_run_report_structure(tool, tmp_path, capsys):
     res = tool.main([
         '--quick', '--img-size', '64', '--reps', '1', '--train-reps', '1',
         '--warmup', '0',
-        '--aa', '--out', str(tmp_path / 'speed'), '--detectors', *dets
+        # every location embedded in clip / fuse mode: with random weights
+        # none could reach score_thr, and the sparse default embeds none
+        '--aa', '--dense-fuse', '--out', str(tmp_path / 'speed'),
+        '--detectors', *dets
     ])
     assert torch.get_num_threads() == threads  # restored for other tests
 
@@ -48,7 +52,7 @@ def test_tiny_run_report_structure(tool, tmp_path, capsys):
     assert m, last
     assert all(NUM_RE.fullmatch(g) for g in m.groups()), last
     parsed = speed_report.parse_ratios_line(last)
-    assert set(parsed) == {'frcnn', 'rtmdet'}
+    assert set(parsed) == {'frcnn', 'rtmdet', 'yolo11'}
     for key, vals in parsed.items():
         assert set(vals) == {'det', 'fuse', 'train'}
         for v in vals.values():
@@ -86,6 +90,7 @@ def test_tiny_run_report_structure(tool, tmp_path, capsys):
     saved = json.loads((tmp_path / 'speed.json').read_text())
     assert saved['ratios_line'] == last
     assert saved['settings']['img_size'] == 64
+    assert saved['settings']['dense_fuse'] is True
     assert saved['environment']['torch'] == torch.__version__
 
 

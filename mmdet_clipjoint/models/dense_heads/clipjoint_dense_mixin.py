@@ -67,8 +67,10 @@ class ClipJointDenseMixin(ScoreModeMixin):
       bias, IoU-weighted QFL), so unbounded the branch's gradient was
       10^2-10^4 times the detector's at initialisation.
     * **Inference** (``score_mode``): ``det`` skips the branch (forward
-      returns the stock outputs). ``clip`` / ``fuse`` project every location
-      in one batched op; the contrastive class distribution is
+      returns the stock outputs). ``clip`` / ``fuse`` project, in one
+      batched op, the locations whose score can still reach the test
+      threshold (exact: :meth:`fuse_mlvl_scores`); the contrastive class
+      distribution is
       ``softmax`` over the C class logits (the background entry is a
       training device only) times the detector's foreground confidence
       ``max_c p_det(c)``; ``fuse`` is the geometric mean
@@ -78,6 +80,10 @@ class ClipJointDenseMixin(ScoreModeMixin):
 
     #: floor of the quality weights of positives (IoU scale)
     min_quality = 0.01
+    #: ``clip`` / ``fuse`` inference embeds only the locations that can
+    #: reach the score threshold (exact, see :meth:`fuse_mlvl_scores`);
+    #: False embeds every location (the reference the tests compare with)
+    sparse_fuse = True
 
     def __init__(self,
                  num_classes: int,
@@ -400,15 +406,32 @@ class ClipJointDenseMixin(ScoreModeMixin):
         return logits.softmax(-1) * det_probs.max(-1, keepdim=True)[0]
 
     def fuse_mlvl_scores(
-            self, cls_scores: Sequence[Tensor],
-            cls_feats: Optional[Sequence[Tensor]]) -> List[Tensor]:
+            self,
+            cls_scores: Sequence[Tensor],
+            cls_feats: Optional[Sequence[Tensor]],
+            score_thr: float = 0.0,
+            score_factors: Optional[Sequence[Tensor]] = None) -> List[Tensor]:
         """Apply ``score_mode`` to multi-level classification logits.
+
+        **Sparse and exact**: with ``sparse_fuse`` (default) only the
+        locations whose ``clip`` / ``fuse`` score can still reach
+        ``score_thr`` are embedded, batched over the images. Both scores are
+        at most ``m = max_c p_det(c)`` at a location (``p_clip(c) <= m``, so
+        ``p_det(c)^(1-a) p_clip(c)^a <= m``), times the host's score factor
+        when it multiplies them later (YOLOX's objectness); a location below
+        the bound could not pass the post-process's threshold, so it gets a
+        score of 0 instead of being embedded, and the detections equal those
+        of embedding every location (``sparse_fuse=False``).
 
         Args:
             cls_scores (Sequence[Tensor]): per level (B, C, H_l, W_l)
                 logits.
             cls_feats (Sequence[Tensor], optional): per level
                 (B, Cf, H_l, W_l); None in ``det`` mode.
+            score_thr (float): The post-process's score threshold.
+            score_factors (Sequence[Tensor], optional): per level
+                (B, 1, H_l, W_l) logits whose sigmoid the post-process
+                multiplies the class scores by.
 
         Returns:
             list[Tensor]: logits of the same shapes whose sigmoid (what the
@@ -419,11 +442,32 @@ class ClipJointDenseMixin(ScoreModeMixin):
         det = self.flatten_levels(cls_scores).sigmoid()  # (B, N, C)
         B, N, C = det.shape
         feats = torch.cat([x.flatten(2) for x in cls_feats], dim=2)
-        emb = self.embed(feats[..., None]).flatten(2).transpose(1, 2)
-        clip = self.clip_probs(emb.reshape(B * N, -1),
-                               det.reshape(B * N, C)).view(B, N, C)
-        probs = fuse_probs(det, clip, self.score_mode, self.fuse_alpha)
-        logits = torch.logit(probs, eps=1e-6).transpose(1, 2)  # (B, C, N)
+        if not (self.sparse_fuse and score_thr > 0):
+            emb = self.embed(feats[..., None]).flatten(2).transpose(1, 2)
+            clip = self.clip_probs(emb.reshape(B * N, -1),
+                                   det.reshape(B * N, C)).view(B, N, C)
+            probs = fuse_probs(det, clip, self.score_mode, self.fuse_alpha)
+            logits = torch.logit(probs, eps=1e-6)
+        else:
+            det = det.reshape(B * N, C)
+            # the logit clamp below lifts every probability to >= 1e-6
+            bound = det.max(-1)[0].clamp(min=1e-6)
+            if score_factors is not None:
+                bound = bound * self.flatten_levels(score_factors).reshape(
+                    B * N).sigmoid()
+            idx = (bound >= score_thr).nonzero().squeeze(1)
+            logits = det.new_full((B * N, C), -1e4)  # sigmoid: exactly 0
+            if len(idx):
+                x = feats.transpose(1, 2).reshape(B * N, -1)[idx]  # (K, Cf)
+                # one (1, Cf, K, 1) map: each 1x1 conv of the projection is
+                # one GEMM over the kept locations of every image
+                emb = self.embed(x.t()[None, :, :, None])[0, :, :, 0].t()
+                kept = det[idx]
+                probs = fuse_probs(kept, self.clip_probs(emb, kept),
+                                   self.score_mode, self.fuse_alpha)
+                logits[idx] = torch.logit(probs, eps=1e-6).to(logits.dtype)
+            logits = logits.view(B, N, C)
+        logits = logits.transpose(1, 2)  # (B, C, N)
         sizes = [s.shape[-2] * s.shape[-1] for s in cls_scores]
         return [
             lvl.reshape(s.shape)

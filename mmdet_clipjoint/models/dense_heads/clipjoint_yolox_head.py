@@ -149,7 +149,10 @@ class ClipJointYOLOXHead(ClipJointDenseMixin, YOLOXHead):
             list[:obj:`InstanceData`]: per image, ``bboxes`` (n, 4),
             ``scores`` (n,) and ``labels`` (n,).
         """
-        cls_scores = self.fuse_mlvl_scores(cls_scores, cls_feats)
+        cfg = cfg if cfg is not None else self.test_cfg
+        cls_scores = self.fuse_mlvl_scores(
+            cls_scores, cls_feats, cfg.get('score_thr', 0.0),
+            score_factors=objectnesses)
         return super().predict_by_feat(
             cls_scores, bbox_preds, objectnesses,
             batch_img_metas=batch_img_metas, cfg=cfg, rescale=rescale,

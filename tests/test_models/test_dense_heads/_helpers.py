@@ -240,6 +240,66 @@ class DenseHeadCases:
             assert ((r.scores >= 0) & (r.scores <= 1)).all()
             assert ((r.labels >= 0) & (r.labels < head.num_classes)).all()
 
+    @pytest.mark.parametrize('score_mode', ['clip', 'fuse'])
+    def test_sparse_fused_scoring_equals_dense(self, score_mode):
+        """Embedding only the locations that can reach score_thr gives the
+        fused scores of embedding every location, on the kept locations,
+        and the same detections."""
+        head = build(self.cfg, score_mode=score_mode)
+        head.eval()
+        x = feats(self.ch)
+        with torch.no_grad():
+            outs = head(x)
+            cls_scores, cls_feats = outs[0], outs[-1]
+            factors = outs[2] if self.num_stock_outs == 3 else None
+            det = head.flatten_levels(cls_scores).sigmoid()
+            bound = det.max(-1)[0]
+            if factors is not None:
+                bound = bound * head.flatten_levels(factors)[..., 0].sigmoid()
+            # a threshold that keeps about a third of the locations
+            thr = float(bound.flatten().quantile(0.67))
+            calls = []
+            hook = head.proj.register_forward_hook(
+                lambda m, i, o: calls.append(i[0].shape))
+            sparse = head.fuse_mlvl_scores(cls_scores, cls_feats, thr,
+                                           factors)
+            head.sparse_fuse = False
+            dense = head.fuse_mlvl_scores(cls_scores, cls_feats, thr,
+                                          factors)
+            hook.remove()
+            sp = head.flatten_levels(sparse).sigmoid()
+            de = head.flatten_levels(dense).sigmoid()
+            keep = bound >= thr
+            assert 0 < keep.sum() < keep.numel()
+            torch.testing.assert_close(sp[keep], de[keep])
+            assert (sp[~keep] == 0).all()
+            # the sparse pass embedded only the kept locations
+            assert calls[0][2] == int(keep.sum())
+            assert calls[1][2] * calls[1][0] == keep.numel()
+            # and the post-process gives the same detections, at a threshold
+            # that some fused scores pass (the bound is loose: a random
+            # bank spreads p_clip over the classes)
+            fused = de.max(-1)[0]
+            if factors is not None:
+                fused = fused * head.flatten_levels(factors)[..., 0].sigmoid()
+            head.test_cfg.score_thr = float(fused.flatten().quantile(0.95))
+            a = head.predict(x, samples([1, 1]))
+            head.sparse_fuse = True
+            b = head.predict(x, samples([1, 1]))
+        assert sum(len(r.scores) for r in a) > 0
+        for r, s in zip(a, b):
+            torch.testing.assert_close(r.scores, s.scores)
+            torch.testing.assert_close(r.bboxes, s.bboxes)
+            assert torch.equal(r.labels, s.labels)
+        # a threshold no location can reach: nothing is embedded
+        calls.clear()
+        hook = head.proj.register_forward_hook(lambda *a: calls.append(1))
+        with torch.no_grad():
+            none = head.fuse_mlvl_scores(cls_scores, cls_feats, 2.0, factors)
+        hook.remove()
+        assert not calls
+        assert (head.flatten_levels(none).sigmoid() == 0).all()
+
     def test_det_mode_equals_stock_head(self):
         head = build(self.cfg, score_mode='det')
         stock = stock_twin(self.cfg, self.stock_type, head)
