@@ -10,7 +10,7 @@ BatchNorm eps 1e-3 momentum 0.03, SiLU), so the parameter names are
 state dict onto these modules.
 """
 import math
-from typing import Sequence, Tuple
+from typing import Tuple
 
 import torch
 import torch.nn as nn

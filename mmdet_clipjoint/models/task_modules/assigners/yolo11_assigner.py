@@ -2,7 +2,6 @@
 """YOLO11's task-aligned assigner (the Ultralytics semantics)."""
 import torch
 from mmengine.structures import InstanceData
-from torch import Tensor
 
 from mmdet.models.task_modules.assigners import AssignResult, BaseAssigner
 from mmdet.registry import TASK_UTILS
