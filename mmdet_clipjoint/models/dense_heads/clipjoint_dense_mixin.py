@@ -14,7 +14,7 @@ from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
                          OptInstanceList)
 from ..layers.grad_share import fork_with_grad_share
 from ..layers.score_fusion import (ScoreModeMixin, check_score_mode,
-                                    fuse_probs)
+                                    check_vocabulary_scoring, fuse_probs)
 from ..utils.branch import build_clipjoint_parts
 from ..utils.dist import reduce_mean_factor
 
@@ -354,6 +354,7 @@ class ClipJointDenseMixin(ScoreModeMixin):
             dict[str, Tensor]: ``loss_contrast``, ``loss_clip_ce`` (when
             enabled) and the logged ``acc_clip`` (when positives exist).
         """
+        check_vocabulary_scoring(self, training=True)
         C = self.num_classes
         pos_idx, neg_idx, pos_w = self._sample_locations(
             labels, quality, valid, hardness)
@@ -382,6 +383,8 @@ class ClipJointDenseMixin(ScoreModeMixin):
                     logits[P:], tgt[P:], weight[P:], avg_factor=avg)
             else:
                 losses['loss_clip_ce'] = logits.sum() * 0
+        if self.text_bank.drift_weight > 0:
+            losses['loss_text_drift'] = self.text_bank.drift_loss()
         if P > 0:
             losses['acc_clip'] = accuracy(logits[:P, :C], tgt[:P])
         return losses
@@ -398,11 +401,12 @@ class ClipJointDenseMixin(ScoreModeMixin):
                 shape (M, C).
 
         Returns:
-            Tensor: ``softmax_C(cos / tau) * max_c det_probs``, (M, C): the
-            branch says which class, the detector whether (and how well
-            localised) an object is there.
+            Tensor: ``softmax_C'(cos / tau) * max_c det_probs``, (M, C'),
+            C' the bank's classes (C unless ``set_vocabulary`` swapped in
+            other names): the branch says which class, the detector whether
+            (and how well localised) an object is there.
         """
-        logits = self.text_bank(embeds)[:, :self.num_classes]
+        logits = self.text_bank(embeds)[:, :self.text_bank.num_classes]
         return logits.softmax(-1) * det_probs.max(-1, keepdim=True)[0]
 
     def fuse_mlvl_scores(
@@ -434,18 +438,22 @@ class ClipJointDenseMixin(ScoreModeMixin):
                 multiplies the class scores by.
 
         Returns:
-            list[Tensor]: logits of the same shapes whose sigmoid (what the
-            stock ``predict_by_feat`` applies) is the fused probability.
+            list[Tensor]: per level (B, K, H_l, W_l) logits whose sigmoid
+            (what the stock ``predict_by_feat`` applies) is the fused
+            probability; K = C, or the bank's C' classes after
+            ``set_vocabulary`` (``clip`` mode).
         """
+        check_vocabulary_scoring(self, training=False)
         if self.score_mode == 'det' or cls_feats is None:
             return list(cls_scores)
         det = self.flatten_levels(cls_scores).sigmoid()  # (B, N, C)
         B, N, C = det.shape
+        K = self.text_bank.num_classes
         feats = torch.cat([x.flatten(2) for x in cls_feats], dim=2)
         if not (self.sparse_fuse and score_thr > 0):
             emb = self.embed(feats[..., None]).flatten(2).transpose(1, 2)
             clip = self.clip_probs(emb.reshape(B * N, -1),
-                                   det.reshape(B * N, C)).view(B, N, C)
+                                   det.reshape(B * N, C)).view(B, N, K)
             probs = fuse_probs(det, clip, self.score_mode, self.fuse_alpha)
             logits = torch.logit(probs, eps=1e-6)
         else:
@@ -456,7 +464,7 @@ class ClipJointDenseMixin(ScoreModeMixin):
                 bound = bound * self.flatten_levels(score_factors).reshape(
                     B * N).sigmoid()
             idx = (bound >= score_thr).nonzero().squeeze(1)
-            logits = det.new_full((B * N, C), -1e4)  # sigmoid: exactly 0
+            logits = det.new_full((B * N, K), -1e4)  # sigmoid: exactly 0
             if len(idx):
                 x = feats.transpose(1, 2).reshape(B * N, -1)[idx]  # (K, Cf)
                 # one (1, Cf, K, 1) map: each 1x1 conv of the projection is
@@ -466,10 +474,10 @@ class ClipJointDenseMixin(ScoreModeMixin):
                 probs = fuse_probs(kept, self.clip_probs(emb, kept),
                                    self.score_mode, self.fuse_alpha)
                 logits[idx] = torch.logit(probs, eps=1e-6).to(logits.dtype)
-            logits = logits.view(B, N, C)
-        logits = logits.transpose(1, 2)  # (B, C, N)
+            logits = logits.view(B, N, K)
+        logits = logits.transpose(1, 2)  # (B, K, N)
         sizes = [s.shape[-2] * s.shape[-1] for s in cls_scores]
         return [
-            lvl.reshape(s.shape)
+            lvl.reshape(B, K, *s.shape[-2:])
             for lvl, s in zip(logits.split(sizes, dim=2), cls_scores)
         ]

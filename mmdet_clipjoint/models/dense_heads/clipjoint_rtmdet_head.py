@@ -157,6 +157,7 @@ class ClipJointRTMDetHead(ClipJointDenseMixin, RTMDetSepBNHead):
         cfg = cfg if cfg is not None else self.test_cfg
         cls_scores = self.fuse_mlvl_scores(cls_scores, cls_feats,
                                            cfg.get('score_thr', 0.0))
-        return super().predict_by_feat(
-            cls_scores, bbox_preds, batch_img_metas=batch_img_metas, cfg=cfg,
-            rescale=rescale, with_nms=with_nms)
+        with self.vocabulary_label_space():
+            return super().predict_by_feat(
+                cls_scores, bbox_preds, batch_img_metas=batch_img_metas,
+                cfg=cfg, rescale=rescale, with_nms=with_nms)

@@ -153,7 +153,8 @@ class ClipJointYOLOXHead(ClipJointDenseMixin, YOLOXHead):
         cls_scores = self.fuse_mlvl_scores(
             cls_scores, cls_feats, cfg.get('score_thr', 0.0),
             score_factors=objectnesses)
-        return super().predict_by_feat(
-            cls_scores, bbox_preds, objectnesses,
-            batch_img_metas=batch_img_metas, cfg=cfg, rescale=rescale,
-            with_nms=with_nms)
+        with self.vocabulary_label_space():
+            return super().predict_by_feat(
+                cls_scores, bbox_preds, objectnesses,
+                batch_img_metas=batch_img_metas, cfg=cfg, rescale=rescale,
+                with_nms=with_nms)

@@ -72,6 +72,12 @@ class ContrastiveTextBank(BaseModule):
             forward pass, so that logits cannot blow up.
         cache_dir: Directory of the CLIP-encoding file cache; ``'default'``
             uses ``~/.cache/mmdet_clipjoint/text_embeddings``, None disables.
+        drift_weight: Weight of the drift penalty
+            ``mean_c (1 - cos(t_c, t_c^init))`` that keeps learnable class
+            embeddings near their (CLIP) initialisation, so that new names
+            embedded by CLIP still fit the trained branch
+            (:func:`mmdet_clipjoint.apis.set_vocabulary`); the heads add it
+            as ``loss_text_drift`` when > 0. 0 (default): off.
         init_cfg: Unused, for the BaseModule API.
     """
 
@@ -92,6 +98,7 @@ class ContrastiveTextBank(BaseModule):
                  shared_temperature: bool = False,
                  temperature_range: Tuple[float, float] = (0.01, 1.0),
                  cache_dir: Optional[str] = 'default',
+                 drift_weight: float = 0.0,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if isinstance(class_names, str):
@@ -119,6 +126,10 @@ class ContrastiveTextBank(BaseModule):
             raise ValueError(
                 f'temperature={temperature} must be > 0 and inside '
                 f'temperature_range={tuple(temperature_range)} (both > 0).')
+        if isinstance(drift_weight, bool) or not isinstance(
+                drift_weight, (int, float)) or drift_weight < 0:
+            raise ValueError(f'drift_weight={drift_weight!r} must be a '
+                             'number >= 0 (0: no drift penalty).')
         if init_source == 'clip':
             check_clip_model_name(clip_model)
         if init_source == 'vocabulary':
@@ -149,6 +160,10 @@ class ContrastiveTextBank(BaseModule):
             else cache_dir
         #: set by ClipJointHook when a checkpoint will overwrite the bank
         self.skip_text_init = False
+        self.drift_weight = float(drift_weight)
+        #: the trained class names once :meth:`set_classes` swapped them
+        #: for an inference vocabulary (None: the bank is the trained one)
+        self.swapped_from: Optional[Tuple[str, ...]] = None
 
         self.embeddings = nn.Parameter(
             F.normalize(torch.randn(self.num_classes, embed_dim), dim=-1),
@@ -234,6 +249,75 @@ class ContrastiveTextBank(BaseModule):
         if self.background == 'zero':
             logits = torch.cat([logits, logits.new_zeros(len(logits), 1)], 1)
         return logits
+
+    def drift_loss(self) -> Tensor:
+        """The drift penalty ``drift_weight * mean_c (1 - cos(t_c,
+        t_c^init))`` (a scalar; 0 when the initialisation is unknown)."""
+        if not self.init_embeddings_known:
+            return self.embeddings.sum() * 0
+        cos = F.cosine_similarity(self.embeddings.float(),
+                                  self.init_embeddings.float(), dim=-1)
+        return self.drift_weight * (1.0 - cos).mean()
+
+    @property
+    def is_swapped(self) -> bool:
+        """Whether :meth:`set_classes` replaced the trained classes."""
+        return self.swapped_from is not None
+
+    @torch.no_grad()
+    def set_classes(self, class_names: Sequence[str],
+                    embeddings: Tensor) -> None:
+        """Replace the class entries by new names (inference only).
+
+        The background entry is kept. A class whose name was a trained
+        class keeps its learned temperature; a new class gets the mean of
+        the trained classes' temperatures (a per-class temperature of an
+        unseen name cannot be known). The bank is frozen afterwards and
+        :attr:`swapped_from` remembers the trained names; the heads refuse
+        to train or to score in ``det`` / ``fuse`` mode with it.
+
+        Args:
+            class_names (Sequence[str]): The C' new class names.
+            embeddings (Tensor): Their text embeddings, shape (C', D).
+
+        Raises:
+            ValueError: a shape / name-count mismatch or non-finite values.
+        """
+        names = tuple(str(n) for n in class_names)
+        if not names:
+            raise ValueError('set_classes needs at least one class name.')
+        if len(set(names)) != len(names):
+            dup = sorted({n for n in names if names.count(n) > 1})
+            raise ValueError(f'class names repeat: {dup[:8]}.')
+        emb = torch.as_tensor(embeddings).detach()
+        if emb.shape != (len(names), self.embed_dim):
+            raise ValueError(
+                f'{len(names)} class names need embeddings of shape '
+                f'({len(names)}, {self.embed_dim}), got {tuple(emb.shape)}.')
+        if not torch.isfinite(emb).all():
+            raise ValueError('the new text embeddings hold NaN / inf.')
+        dev, dtype = self.embeddings.device, self.embeddings.dtype
+        emb = F.normalize(emb.float(), dim=-1).to(dev, dtype)
+        old = self.log_scale.detach().clone()
+        if not self.shared_temperature:
+            known = {n: i for i, n in enumerate(self.class_names)}
+            mean = old[:self.num_classes].mean()
+            cls = torch.stack([
+                old[known[n]] if n in known else mean for n in names
+            ])
+            self.log_scale = nn.Parameter(
+                torch.cat([cls, old[self.num_classes:]]),
+                requires_grad=False)
+        if self.swapped_from is None:
+            self.swapped_from = self.class_names
+        self.class_names = names
+        self.prompt_aliases = {}
+        self.num_classes = len(names)
+        self.embeddings = nn.Parameter(emb, requires_grad=False)
+        self.init_embeddings = emb.clone()
+        if self.bg_embedding is not None:
+            self.bg_embedding.requires_grad_(False)
+        self.log_scale.requires_grad_(False)
 
     @torch.no_grad()
     def init_weights(self) -> None:

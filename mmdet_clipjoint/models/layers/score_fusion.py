@@ -1,13 +1,14 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """Inference-time rules that combine detector and contrastive scores."""
-from typing import List, Optional
+from contextlib import contextmanager
+from typing import Iterator, List, Optional
 
 import torch
 from torch import Tensor
 
 __all__ = [
     'SCORE_MODES', 'check_score_mode', 'fuse_probs', 'ScoreModeMixin',
-    'set_score_mode'
+    'set_score_mode', 'check_vocabulary_scoring'
 ]
 
 #: ``det``: the detector's own scores (the branch is skipped entirely);
@@ -56,6 +57,51 @@ class ScoreModeMixin:
     def fuse_alpha(self, alpha: float) -> None:
         check_score_mode('det', alpha)
         self._fuse_alpha = float(alpha)
+
+    @contextmanager
+    def vocabulary_label_space(self, **extra) -> Iterator[None]:
+        """While the stock post-process runs: the label space is the text
+        bank's C' classes when :func:`~mmdet_clipjoint.apis.set_vocabulary`
+        swapped them in (``num_classes`` / ``cls_out_channels`` and
+        ``extra`` attributes set for the duration), else nothing changes."""
+        bank = self.text_bank
+        if not bank.is_swapped:
+            yield
+            return
+        attrs = dict(num_classes=bank.num_classes, **extra)
+        if hasattr(self, 'cls_out_channels'):
+            attrs['cls_out_channels'] = bank.num_classes
+        saved = {k: getattr(self, k) for k in attrs}
+        try:
+            for k, v in attrs.items():
+                setattr(self, k, v)
+            yield
+        finally:
+            for k, v in saved.items():
+                setattr(self, k, v)
+
+
+def check_vocabulary_scoring(head: ScoreModeMixin, training: bool) -> None:
+    """Refuse what a swapped text bank cannot do, with a clear error.
+
+    After :func:`~mmdet_clipjoint.apis.set_vocabulary` the bank holds new
+    names the detector's own classifier has no output for: only ``clip``
+    scoring is meaningful and the model cannot be trained.
+    """
+    bank = head.text_bank
+    if not bank.is_swapped:
+        return
+    if training:
+        raise RuntimeError(
+            'this model\'s text bank was swapped by set_vocabulary() for '
+            f'{bank.num_classes} inference class names: it is for inference '
+            'only. Train from the original config / checkpoint.')
+    if head.score_mode != 'clip':
+        raise ValueError(
+            f"score_mode={head.score_mode!r} scores the detector's "
+            f'{len(bank.swapped_from)} training classes, but set_vocabulary()'
+            f' put {bank.num_classes} new names in the text bank: use '
+            "score_mode='clip' (set_vocabulary sets it).")
 
 
 def set_score_mode(model: torch.nn.Module,

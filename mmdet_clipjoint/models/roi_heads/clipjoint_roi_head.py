@@ -42,6 +42,9 @@ class ClipJointRoIHead(StandardRoIHead):
             bbox_feats = self.shared_head(bbox_feats)
         cls_score, bbox_pred, region_embed = self.bbox_head(bbox_feats)
         if not self.training:
+            if self.bbox_head.text_bank.is_swapped:
+                bbox_pred = self.bbox_head.vocabulary_bbox_pred(
+                    cls_score, bbox_pred)
             cls_score = self.bbox_head.fuse_scores(cls_score, region_embed)
         return dict(cls_score=cls_score, bbox_pred=bbox_pred,
                     bbox_feats=bbox_feats, region_embed=region_embed)

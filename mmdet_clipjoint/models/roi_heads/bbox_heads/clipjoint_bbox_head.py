@@ -10,10 +10,10 @@ from torch import Tensor
 from mmdet.models.losses import accuracy
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from mmdet.registry import MODELS
-from mmdet.utils import ConfigType
+from mmdet.utils import ConfigType, InstanceList
 from ...layers.grad_share import fork_with_grad_share
 from ...layers.score_fusion import (ScoreModeMixin, check_score_mode,
-                                     fuse_probs)
+                                     check_vocabulary_scoring, fuse_probs)
 from ...utils.branch import build_clipjoint_parts
 from ...utils.dist import reduce_mean_factor
 
@@ -195,6 +195,7 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
             dict[str, Tensor]: ``loss_contrast``, ``loss_clip_ce`` (when
             enabled) and the logged ``acc_clip``.
         """
+        check_vocabulary_scoring(self, training=True)
         logits = self.text_bank(region_embed)
         C = self.num_classes
         # the stock loss_cls' normaliser (sampled RoIs), averaged over ranks
@@ -210,6 +211,8 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
                 logits[bg], torch.full_like(labels[bg], C),
                 label_weights[bg], avg_factor=avg) if bg.any() else \
                 logits.sum() * 0
+        if self.text_bank.drift_weight > 0:
+            losses['loss_text_drift'] = self.text_bank.drift_loss()
         if fg.any():
             losses['acc_clip'] = accuracy(logits[fg, :C], labels[fg])
         return losses
@@ -226,7 +229,8 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
             det_probs (Tensor): the detector's softmax, shape (N, C + 1).
 
         Returns:
-            Tensor: shape (N, C + 1).
+            Tensor: shape (N, C' + 1), C' the bank's classes (C unless
+            ``set_vocabulary`` swapped in other names).
         """
         logits = self.text_bank(region_embed)
         if self.text_bank.with_background:
@@ -246,9 +250,38 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
             Tensor: logits (N, C + 1) whose softmax -- what the stock
             ``predict_by_feat`` applies -- gives the final probabilities.
         """
+        check_vocabulary_scoring(self, training=False)
         if self.score_mode == 'det' or region_embed is None:
             return cls_score
         det = cls_score.softmax(-1)
         probs = fuse_probs(det, self.clip_probs(region_embed, det),
                            self.score_mode, self.fuse_alpha)
         return probs.clamp(min=torch.finfo(probs.dtype).tiny).log()
+
+    def vocabulary_bbox_pred(self, cls_score: Tensor,
+                             bbox_pred: Tensor) -> Tensor:
+        """Box deltas for a swapped vocabulary (``set_vocabulary``).
+
+        Class-specific regression has no deltas for new names; each RoI
+        keeps those of the training class the detector finds most probable
+        (the detector says where the object is, the bank what it is).
+
+        Args:
+            cls_score (Tensor): the detector's logits, shape (N, C + 1).
+            bbox_pred (Tensor): shape (N, 4 * C) or (N, 4).
+
+        Returns:
+            Tensor: class-agnostic deltas, shape (N, 4).
+        """
+        if self.reg_class_agnostic or bbox_pred is None:
+            return bbox_pred
+        C = len(self.text_bank.swapped_from)
+        best = cls_score[:, :C].argmax(-1)
+        deltas = bbox_pred.view(len(bbox_pred), C, -1)
+        return deltas[torch.arange(len(deltas)), best]
+
+    def predict_by_feat(self, *args, **kwargs) -> InstanceList:
+        """The stock post-process, over the bank's C' classes with
+        class-agnostic boxes after ``set_vocabulary``."""
+        with self.vocabulary_label_space(reg_class_agnostic=True):
+            return super().predict_by_feat(*args, **kwargs)

@@ -1,0 +1,5 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""User-facing inference helpers on top of :mod:`mmdet.apis`."""
+from .vocabulary import read_class_names, set_vocabulary, text_embeddings_for
+
+__all__ = ['set_vocabulary', 'text_embeddings_for', 'read_class_names']
