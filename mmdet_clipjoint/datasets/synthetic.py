@@ -19,6 +19,11 @@ Three named vocabularies are defined:
   (the analogue of ImageNet / COCO pre-training for the synthetic
   benchmarks).
 
+:func:`make_synthetic_caption_dataset` builds an open-vocabulary variant
+(:data:`SYNTHETIC_OPEN_VOCAB_CLASSES`): detection images with boxes of only
+some classes, caption images whose captions name every class, and a fully
+box-annotated validation split for zero-shot evaluation.
+
 The output is a real COCO-format dataset (image files + instances JSON) that
 mmdet's :class:`~mmdet.datasets.CocoDataset` reads unchanged, and, on
 request, a Pascal-VOC-style tree for :class:`~mmdet.datasets.VOCDataset`.
@@ -36,7 +41,8 @@ __all__ = [
     'SYNTHETIC_COLORS', 'SYNTHETIC_SHAPES', 'SYNTHETIC_CLASSES',
     'SYNTHETIC_CONFUSABLE', 'SYNTHETIC_CLASSES_B', 'SYNTHETIC_CONFUSABLE_B',
     'SYNTHETIC_SOURCE_CLASSES', 'SYNTHETIC_VOCABULARIES',
-    'make_synthetic_dataset'
+    'SYNTHETIC_OPEN_VOCAB_CLASSES', 'SYNTHETIC_OPEN_VOCAB_UNSEEN',
+    'make_synthetic_dataset', 'make_synthetic_caption_dataset'
 ]
 
 #: colour name -> RGB. The first five are benchmark A's (neighbours are its
@@ -107,6 +113,19 @@ SYNTHETIC_CONFUSABLE_B: Dict[str, str] = {
 SYNTHETIC_SOURCE_CLASSES: Tuple[str, ...] = tuple(
     f'{colour} {shape}' for shape in ('hexagon', 'star', 'cross')
     for colour in ('red', 'yellow', 'green', 'cyan', 'blue', 'pink'))
+
+#: The open-vocabulary set (:func:`make_synthetic_caption_dataset`): every
+#: pair of three colours and three shapes (9 classes, colour-major order).
+SYNTHETIC_OPEN_VOCAB_CLASSES: Tuple[str, ...] = tuple(
+    f'{colour} {shape}' for colour in ('red', 'green', 'blue')
+    for shape in ('circle', 'square', 'triangle'))
+
+#: The classes no training box names (zero-shot at evaluation). A Latin
+#: square over colours x shapes: every colour and every shape is still seen
+#: in two box-labelled classes, only the combination is new.
+SYNTHETIC_OPEN_VOCAB_UNSEEN: Tuple[str, ...] = ('red square',
+                                                'green triangle',
+                                                'blue circle')
 
 #: Named vocabularies: ``A`` and ``B`` (benchmarks), ``source``.
 SYNTHETIC_VOCABULARIES: Dict[str, Tuple[str, ...]] = dict(
@@ -211,6 +230,23 @@ def _texture(draw: ImageDraw.ImageDraw, pts: List[Tuple[float, float]],
                                fill=dark)
 
 
+def _check_class_names(classes: Sequence[str]) -> Tuple[str, ...]:
+    """Check that every name is ``"<colour> <shape>"`` with a known colour
+    and shape, and that no name repeats; return the names as a tuple."""
+    classes = tuple(classes)
+    for name in classes:
+        parts = name.split(' ', 1) if isinstance(name, str) else []
+        if len(parts) != 2 or parts[0] not in SYNTHETIC_COLORS or \
+                parts[1] not in SYNTHETIC_SHAPES:
+            raise ValueError(
+                f'synthetic class {name!r} must be "<colour> <shape>" with '
+                f'colour in {list(SYNTHETIC_COLORS)} and shape in '
+                f'{list(SYNTHETIC_SHAPES)}')
+    if len(set(classes)) != len(classes):
+        raise ValueError(f'synthetic classes repeat a name: {classes}')
+    return classes
+
+
 def _render_image(rng: np.random.Generator,
                   w: int,
                   h: int,
@@ -220,8 +256,22 @@ def _render_image(rng: np.random.Generator,
                   distractors: int,
                   texture: str = 'stripes',
                   texture_prob: float = 0.3,
-                  class_p: Optional[np.ndarray] = None
+                  class_p: Optional[np.ndarray] = None,
+                  first_labels: Sequence[int] = (),
+                  with_texture: bool = False
                   ) -> Tuple[Image.Image, List[Dict]]:
+    """Draw one image and return it with its object annotations.
+
+    ``first_labels`` (default: none) fixes the labels of the first objects
+    instead of drawing them, and ``with_texture`` (default: off) adds a
+    ``textured`` flag to every annotation; with their defaults the random
+    stream, the image and the annotations are exactly those of the original
+    renderer (existing benchmarks depend on that).
+
+    Returns:
+        tuple: The image and a list of ``dict(bbox=[x, y, w, h], label=i)``
+        (``label`` indexes ``classes``).
+    """
     img = _background(rng, w, h)
     draw = ImageDraw.Draw(img)
     anns = []
@@ -236,9 +286,13 @@ def _render_image(rng: np.random.Generator,
             _polygon(shape, cx, cy, r, rng.uniform(0, math.pi)),
             fill=(g, g, g))
     n_obj = int(rng.integers(objects[0], objects[1] + 1))
-    for _ in range(n_obj):
-        label = int(rng.integers(len(classes))) if class_p is None else \
-            int(rng.choice(len(classes), p=class_p))
+    for k in range(n_obj):
+        if k < len(first_labels):
+            label = int(first_labels[k])
+        elif class_p is None:
+            label = int(rng.integers(len(classes)))
+        else:
+            label = int(rng.choice(len(classes), p=class_p))
         colour, shape = classes[label].split(' ', 1)
         r = rng.uniform(*size_range) * short / 2
         cx, cy = rng.uniform(0.6 * r, w - 0.6 * r), rng.uniform(
@@ -248,7 +302,8 @@ def _render_image(rng: np.random.Generator,
         draw.polygon(pts, fill=fill, outline=_jitter(fill, rng, 40))
         # one draw per object whatever the texture, so the random stream
         # (boxes, labels) does not depend on the texture options
-        if rng.uniform() < texture_prob:
+        textured = bool(rng.uniform() < texture_prob)
+        if textured:
             _texture(draw, pts, cx, cy, r, fill, texture)
         xs = np.clip([p[0] for p in pts], 0, w - 1)
         ys = np.clip([p[1] for p in pts], 0, h - 1)
@@ -258,6 +313,8 @@ def _render_image(rng: np.random.Generator,
         anns.append(
             dict(bbox=[float(x0), float(y0), float(x1 - x0),
                        float(y1 - y0)], label=label))
+        if with_texture:
+            anns[-1]['textured'] = textured and texture != 'none'
     # partial occlusion: a background-coloured patch over some objects
     for ann in anns:
         if rng.uniform() < 0.15:
@@ -353,17 +410,7 @@ def make_synthetic_dataset(out_dir: str,
         dict: ``classes``, ``data_root`` and the per-split annotation file
         and image-folder names, ready for a dataset config.
     """
-    classes = tuple(classes or SYNTHETIC_CLASSES)
-    for name in classes:
-        parts = name.split(' ', 1)
-        if len(parts) != 2 or parts[0] not in SYNTHETIC_COLORS or \
-                parts[1] not in SYNTHETIC_SHAPES:
-            raise ValueError(
-                f'synthetic class {name!r} must be "<colour> <shape>" with '
-                f'colour in {list(SYNTHETIC_COLORS)} and shape in '
-                f'{list(SYNTHETIC_SHAPES)}')
-    if len(set(classes)) != len(classes):
-        raise ValueError(f'synthetic classes repeat a name: {classes}')
+    classes = _check_class_names(classes or SYNTHETIC_CLASSES)
     class_p = None
     if class_weights is not None:
         class_p = np.asarray(class_weights, dtype=float)
@@ -411,4 +458,289 @@ def make_synthetic_dataset(out_dir: str,
         if voc:
             _write_voc(out_dir, 'trainval' if split == 'train' else 'test',
                        records, classes)
+    return info
+
+
+# --------------------------------------------------------------------------
+# open-vocabulary set: captions + partial box labels
+# --------------------------------------------------------------------------
+
+_NUMBER_WORDS = ('zero', 'one', 'two', 'three', 'four', 'five', 'six',
+                 'seven', 'eight', 'nine', 'ten')
+_TEXTURE_WORDS = dict(stripes='striped', dots='dotted')
+
+
+def _article(word: str) -> str:
+    return 'an' if word[:1] in 'aeiou' else 'a'
+
+
+def _plural(name: str) -> str:
+    """``"red cross"`` -> ``"red crosses"``, ``"red circle"`` ->
+    ``"red circles"``."""
+    return name + ('es' if name.endswith(('s', 'x', 'sh', 'ch')) else 's')
+
+
+def _relation(a: Dict, b: Dict) -> str:
+    """Where object ``a`` lies relative to ``b``, from their box centres
+    (image y grows downwards): the dominant axis decides."""
+    ax, ay, aw, ah = a['bbox']
+    bx, by, bw, bh = b['bbox']
+    dx = (ax + aw / 2) - (bx + bw / 2)
+    dy = (ay + ah / 2) - (by + bh / 2)
+    if abs(dx) >= abs(dy):
+        return 'to the left of' if dx < 0 else 'to the right of'
+    return 'above' if dy < 0 else 'below'
+
+
+def _caption(rng: np.random.Generator, anns: List[Dict],
+             classes: Sequence[str],
+             texture: str) -> Tuple[str, List[str]]:
+    """A caption of one image and its noun phrases.
+
+    Objects of the same class are grouped ("two red squares"); a single
+    textured object gets its texture adjective ("a striped red square").
+    The first two groups are joined by a spatial relation of their first
+    objects ("above", "below", "to the left of", "to the right of", or
+    "next to"), the others are listed; one of four templates is drawn.
+
+    Args:
+        rng: The caption random stream (separate from the images').
+        anns: The image's annotations (``bbox``, ``label``, ``textured``).
+        classes: Class names, indexed by ``label``.
+        texture: The image's texture style (``'stripes'`` / ``'dots'`` /
+            ``'none'``).
+
+    Returns:
+        tuple: The caption and its phrases: the class names it mentions,
+        each once, in the order mentioned (the texture adjective is not
+        part of a phrase, so a phrase equals a class name, and each phrase
+        is a substring of the caption).
+    """
+    if not anns:
+        return 'an empty cluttered background', []
+    order = [anns[int(i)] for i in rng.permutation(len(anns))]
+    groups: Dict[int, List[Dict]] = {}
+    for ann in order:
+        groups.setdefault(ann['label'], []).append(ann)
+    texts, firsts = [], []
+    for label, members in groups.items():
+        name = classes[label]
+        if len(members) == 1:
+            adj = _TEXTURE_WORDS.get(texture) if members[0].get(
+                'textured') else None
+            words = f'{adj} {name}' if adj else name
+            texts.append(f'{_article(words)} {words}')
+        else:
+            count = len(members)
+            number = _NUMBER_WORDS[count] if count < len(
+                _NUMBER_WORDS) else str(count)
+            texts.append(f'{number} {_plural(name)}')
+        firsts.append(members[0])
+    phrases = [classes[label] for label in groups]
+
+    def listing(items: List[str]) -> str:
+        return items[0] if len(items) == 1 else \
+            ', '.join(items[:-1]) + ' and ' + items[-1]
+
+    template = int(rng.integers(4))
+    if len(texts) >= 2 and template in (0, 3):
+        rel = 'next to' if rng.uniform() < 0.3 else _relation(
+            firsts[0], firsts[1])
+        text = f'{texts[0]} {rel} {texts[1]}'
+        if len(texts) > 2:
+            text += (', ' if len(texts) > 3 else ' and ') + \
+                listing(texts[2:])
+        return ('there is ' + text if template == 3 else text), phrases
+    if template == 1:
+        return 'a picture of ' + listing(texts), phrases
+    if template == 2:
+        return listing(texts) + ' on a cluttered background', phrases
+    return ('there is ' if template == 3 else '') + listing(texts), phrases
+
+
+def make_synthetic_caption_dataset(
+        out_dir: str,
+        classes: Optional[Sequence[str]] = None,
+        box_classes: Optional[Sequence[str]] = None,
+        num_det_train: int = 64,
+        num_caption_train: int = 64,
+        num_val: int = 32,
+        img_size: Tuple[int, int] = (256, 256),
+        seed: int = 0,
+        objects_per_image: Tuple[int, int] = (1, 4),
+        size_range: Tuple[float, float] = (0.15, 0.45),
+        distractors: int = 2,
+        texture: str = 'mixed',
+        texture_prob: float = 0.3,
+        caption_unseen_weight: float = 2.0) -> Dict:
+    """Generate the open-vocabulary set: partial boxes + captions.
+
+    Three splits (issue 15): box labels for only ``box_classes`` while the
+    captions mention every class, and a validation split with boxes of every
+    class, so box AP on the classes no training box names is zero-shot.
+
+    Layout written under ``out_dir`` (every path relative to it)::
+
+        annotations/instances_det_train.json   COCO instances: boxes of
+            box_classes only; ``categories`` lists ALL classes (ids shared
+            with val; the unseen ones have no train box)
+        annotations/captions_caption_train.json  caption list (below)
+        annotations/DEBUG_ONLY_instances_caption_train.json  the caption
+            images' true boxes, for debugging and analysis: NOT training
+            data (a hybrid run must not read it)
+        annotations/instances_val.json         COCO instances, all classes
+        det_train/000000.jpg ..., caption_train/..., val/...
+
+    The caption file uses the COCO-captions list format that mmdet 3.3's own
+    :class:`~mmdet.datasets.CocoCaptionDataset` reads -- a JSON list of
+    ``{"image": <file>, "caption": <text>}`` -- extended with optional keys:
+    ``"phrases"`` (the caption's noun phrases, pre-extracted as DetCLIPv2
+    does; here exactly ``"<colour> <shape>"``, i.e. class names) and
+    ``"width"`` / ``"height"``. That format rather than mmdet's grounding
+    format (ODVG): DetCLIPv2's image-text pairs have no boxes, and ODVG's
+    grounding records require region boxes.
+    :class:`~mmdet_clipjoint.datasets.CaptionPhraseDataset` reads it.
+
+    Captions are built from the objects drawn, e.g. "a striped red square to
+    the left of a blue circle and two green triangles" (texture adjectives
+    for textured objects, relations from the boxes, one of four templates).
+
+    Every class appears often in the caption split: the first object of
+    caption image ``i`` is class ``order[i % C]`` (unseen classes first), so
+    with ``num_caption_train >= C`` every class is in at least
+    ``num_caption_train // C`` images; the other objects are drawn with the
+    unseen classes ``caption_unseen_weight`` times as likely as the others.
+    The detection split cycles its first object over ``box_classes`` and
+    the validation split over all classes in the same way.
+
+    Args:
+        out_dir: Output directory (created).
+        classes: All class names (``"<colour> <shape>"``); defaults to
+            :data:`SYNTHETIC_OPEN_VOCAB_CLASSES`.
+        box_classes: The classes that get training boxes (a subset of
+            ``classes``); defaults to ``classes`` minus
+            :data:`SYNTHETIC_OPEN_VOCAB_UNSEEN`.
+        num_det_train: Detection training images.
+        num_caption_train: Caption training images.
+        num_val: Validation images.
+        img_size: ``(width, height)`` of every image.
+        seed: Everything is deterministic given the seed.
+        objects_per_image: Inclusive ``(min, max)`` objects per image.
+        size_range: Object diameter as a fraction of the short image side.
+        distractors: Maximum number of unlabelled grey shapes per image.
+        texture: ``'mixed'`` (default: each image draws stripes or dots, so
+            captions say "striped" or "dotted"), ``'stripes'``, ``'dots'``
+            or ``'none'``.
+        texture_prob: Probability that an object is textured.
+        caption_unseen_weight: Relative frequency of an unseen class among
+            the caption images' objects (the box classes have weight 1).
+
+    Returns:
+        dict: ``data_root`` (``out_dir``), ``classes``, ``box_classes``,
+        ``unseen_classes``, ``det_ann_file`` / ``det_img_prefix``,
+        ``caption_ann_file`` / ``caption_img_prefix``,
+        ``caption_debug_ann_file``, ``val_ann_file`` / ``val_img_prefix``
+        (paths relative to ``data_root``) and ``caption_class_counts``
+        (class name -> number of captions that mention it).
+    """
+    classes = _check_class_names(classes or SYNTHETIC_OPEN_VOCAB_CLASSES)
+    if box_classes is None:
+        box_classes = [c for c in classes
+                       if c not in SYNTHETIC_OPEN_VOCAB_UNSEEN]
+        if len(box_classes) == len(classes):
+            raise ValueError(
+                'box_classes=None keeps the classes outside '
+                'SYNTHETIC_OPEN_VOCAB_UNSEEN, but none of the given classes '
+                'is in it: pass box_classes (the classes that get training '
+                'boxes) explicitly')
+    box_classes = tuple(box_classes)
+    unknown = [c for c in box_classes if c not in classes]
+    if unknown or not box_classes or len(set(box_classes)) != len(
+            box_classes):
+        raise ValueError(
+            f'box_classes must be a non-empty subset of classes without '
+            f'repeats; {unknown or list(box_classes)} is not '
+            f'(classes: {list(classes)})')
+    if texture not in ('mixed', 'stripes', 'dots', 'none'):
+        raise ValueError(
+            f'texture={texture!r}: use mixed, stripes, dots or none')
+    if caption_unseen_weight <= 0:
+        raise ValueError('caption_unseen_weight must be > 0, got '
+                         f'{caption_unseen_weight}')
+    unseen = tuple(c for c in classes if c not in box_classes)
+    box_idx = [classes.index(c) for c in box_classes]
+    unseen_idx = [classes.index(c) for c in unseen]
+    w, h = int(img_size[0]), int(img_size[1])
+    os.makedirs(osp.join(out_dir, 'annotations'), exist_ok=True)
+
+    def probs(weights: Dict[int, float]) -> np.ndarray:
+        p = np.array([weights.get(k, 0.0) for k in range(len(classes))])
+        return p / p.sum()
+
+    splits = (
+        # name, images, class probabilities, cycle of first labels
+        ('det_train', num_det_train, probs({k: 1.0
+                                            for k in box_idx}), box_idx),
+        ('caption_train', num_caption_train,
+         probs({k: (caption_unseen_weight if k in unseen_idx else 1.0)
+                for k in range(len(classes))}), unseen_idx + box_idx),
+        ('val', num_val, probs({k: 1.0 for k in range(len(classes))}),
+         list(range(len(classes)))),
+    )
+    categories = [dict(id=k + 1, name=c) for k, c in enumerate(classes)]
+    caption_rng = np.random.default_rng([seed, 13])
+    info = dict(data_root=out_dir, classes=classes, box_classes=box_classes,
+                unseen_classes=unseen)
+    captions: List[Dict] = []
+    for split_idx, (split, n, class_p, cycle) in enumerate(splits):
+        rng = np.random.default_rng([seed, 10 + split_idx])
+        style_rng = np.random.default_rng([seed, 20 + split_idx])
+        os.makedirs(osp.join(out_dir, split), exist_ok=True)
+        images, annotations = [], []
+        for i in range(n):
+            style = texture if texture != 'mixed' else \
+                ('stripes', 'dots')[int(style_rng.integers(2))]
+            img, anns = _render_image(
+                rng, w, h, classes, objects_per_image, size_range,
+                distractors, style, texture_prob, class_p,
+                first_labels=(cycle[i % len(cycle)], ), with_texture=True)
+            file_name = f'{i:06d}.jpg'
+            img.save(osp.join(out_dir, split, file_name), quality=95)
+            images.append(dict(id=i + 1, file_name=file_name, width=w,
+                               height=h))
+            for ann in anns:
+                bw, bh = ann['bbox'][2:]
+                annotations.append(
+                    dict(id=len(annotations) + 1, image_id=i + 1,
+                         category_id=ann['label'] + 1,
+                         bbox=[round(v, 2) for v in ann['bbox']],
+                         area=round(bw * bh, 2), iscrowd=0))
+            if split == 'caption_train':
+                text, phrases = _caption(caption_rng, anns, classes, style)
+                captions.append(dict(image=file_name, caption=text,
+                                     phrases=phrases, width=w, height=h))
+        coco = dict(images=images, annotations=annotations,
+                    categories=categories)
+        if split == 'caption_train':
+            ann_file = osp.join('annotations', 'captions_caption_train.json')
+            with open(osp.join(out_dir, ann_file), 'w') as f:
+                json.dump(captions, f)
+            info['caption_ann_file'] = ann_file
+            info['caption_img_prefix'] = split + '/'
+            debug_file = osp.join('annotations',
+                                  'DEBUG_ONLY_instances_caption_train.json')
+            with open(osp.join(out_dir, debug_file), 'w') as f:
+                json.dump(coco, f)
+            info['caption_debug_ann_file'] = debug_file
+        else:
+            key = 'det' if split == 'det_train' else 'val'
+            ann_file = osp.join('annotations', f'instances_{split}.json')
+            with open(osp.join(out_dir, ann_file), 'w') as f:
+                json.dump(coco, f)
+            info[f'{key}_ann_file'] = ann_file
+            info[f'{key}_img_prefix'] = split + '/'
+    info['caption_class_counts'] = {
+        c: sum(c in cap['phrases'] for cap in captions)
+        for c in classes
+    }
     return info
