@@ -15,7 +15,7 @@ Examples::
 import argparse
 import os.path as osp
 import warnings
-from typing import Dict, List
+from typing import Dict
 
 from mmdet_clipjoint.utils.cli import add_cfg_options, doc_parser, run_main
 
@@ -69,6 +69,7 @@ def main(argv=None) -> Dict:
 
     import mmdet_clipjoint  # noqa: F401  registers the ClipJoint modules
     from mmdet.apis import DetInferencer
+    from mmdet_clipjoint.apis import name_prediction_labels
     from mmdet_clipjoint.models.layers import ScoreModeMixin, set_score_mode
 
     if not osp.exists(args.img) and '://' not in args.img:
@@ -103,7 +104,9 @@ def main(argv=None) -> Dict:
         no_save_vis=args.no_save_vis, no_save_pred=args.no_save_pred,
         print_result=args.print_result)
     names = list((inferencer.model.dataset_meta or {}).get('classes', ()))
-    _name_labels(result, names, args)
+    name_prediction_labels(
+        result, names,
+        None if args.no_save_pred else osp.join(args.out_dir, 'preds'))
     for i, pred in enumerate(result.get('predictions', [])):
         scores = pred.get('scores', [])
         if not any(sc >= thr for sc in scores):
@@ -114,31 +117,6 @@ def main(argv=None) -> Dict:
         print(f'Results saved to {osp.abspath(args.out_dir)} (vis/: drawn '
               'images, preds/: JSON predictions)')
     return result
-
-
-def _name_labels(result: Dict, names: List[str], args) -> None:
-    """Put the class names next to the label ids, in the returned
-    predictions and in the saved JSON files."""
-    import json
-    import os
-    for pred in result.get('predictions', []):
-        if 'labels' in pred:
-            pred['label_names'] = [
-                names[i] if 0 <= i < len(names) else str(i)
-                for i in pred['labels']]
-    pred_dir = osp.join(args.out_dir, 'preds')
-    if args.no_save_pred or not osp.isdir(pred_dir):
-        return
-    for fname in os.listdir(pred_dir):
-        if not fname.endswith('.json'):
-            continue
-        path = osp.join(pred_dir, fname)
-        with open(path) as f:
-            pred = json.load(f)
-        pred['label_names'] = [names[i] if 0 <= i < len(names) else str(i)
-                               for i in pred.get('labels', [])]
-        with open(path, 'w') as f:
-            json.dump(pred, f)
 
 
 if __name__ == '__main__':

@@ -1,5 +1,9 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """User-facing inference helpers on top of :mod:`mmdet.apis`."""
+from .predictions import name_prediction_labels
 from .vocabulary import read_class_names, set_vocabulary, text_embeddings_for
 
-__all__ = ['set_vocabulary', 'text_embeddings_for', 'read_class_names']
+__all__ = [
+    'set_vocabulary', 'text_embeddings_for', 'read_class_names',
+    'name_prediction_labels'
+]

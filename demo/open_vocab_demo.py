@@ -1,0 +1,103 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""Detect objects under class names the detector was not trained with.
+
+Loads a trained ClipJoint detector with :class:`mmdet.apis.DetInferencer`,
+swaps its text bank for another vocabulary
+(:func:`mmdet_clipjoint.apis.set_vocabulary`: the detector says where an
+object is, the text bank which of the new names it is) and draws the
+detections under the new names. Drawn images go to ``<out-dir>/vis/``,
+predictions (with ``label_names``) to ``<out-dir>/preds/*.json``.
+
+``--vocabulary`` is a shipped CLIP vocabulary (``coco``, ``lvis``,
+``objects365``, ``voc``: offline), a text file with one class name per line
+(embedded from the shipped vocabularies when they name every class, else by
+open_clip, which needs ``--clip-pretrained`` weights), optionally with
+``--embeddings`` (a file written by ``tools/dump_text_embeddings.py``).
+
+Examples::
+
+    python demo/open_vocab_demo.py demo.jpg CONFIG --weights CKPT \\
+        --vocabulary lvis
+    python demo/open_vocab_demo.py images/ CONFIG --weights CKPT \\
+        --vocabulary names.txt --clip-pretrained /path/to/ViT-B-32.pt
+"""
+import argparse
+import os.path as osp
+from typing import Dict
+
+from mmdet_clipjoint.utils.cli import add_cfg_options, doc_parser, run_main
+
+__all__ = ['main']
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = doc_parser(__doc__)
+    p.add_argument('img', help='an image file or a folder of images')
+    p.add_argument('config', help='a ClipJoint config file')
+    p.add_argument('--weights', required=True, help='checkpoint file')
+    p.add_argument('--vocabulary', required=True,
+                   help='coco | lvis | objects365 | voc | a names file')
+    p.add_argument('--embeddings', default=None,
+                   help='text embeddings of the names (.pt / .npy)')
+    p.add_argument('--clip-model', default='ViT-B-32')
+    p.add_argument('--clip-pretrained', default='openai',
+                   help='open_clip tag or local checkpoint, for names no '
+                   'shipped vocabulary has')
+    p.add_argument('--out-dir', default='outputs/open_vocab',
+                   help='output folder (vis/ and preds/ inside)')
+    p.add_argument('--device', default='cpu')
+    p.add_argument('--pred-score-thr', type=float, default=0.1,
+                   help='draw boxes scoring at least this (clip scores: the '
+                   "bank's softmax over the new names times the detector's "
+                   'confidence; large vocabularies spread it thin)')
+    p.add_argument('--no-save-vis', action='store_true')
+    p.add_argument('--no-save-pred', action='store_true')
+    add_cfg_options(p)
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> Dict:
+    """Run the demo; returns DetInferencer's result dict (predictions with
+    ``label_names``)."""
+    args = parse_args(argv)
+    from mmengine.config import Config
+
+    import mmdet_clipjoint  # noqa: F401  registers the ClipJoint modules
+    from mmdet.apis import DetInferencer
+    from mmdet_clipjoint.apis import name_prediction_labels, set_vocabulary
+
+    if not osp.exists(args.img):
+        raise FileNotFoundError(f'{args.img} does not exist.')
+    if not osp.isfile(args.weights):
+        raise FileNotFoundError(f'checkpoint {args.weights} not found.')
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    inferencer = DetInferencer(model=cfg, weights=args.weights,
+                               device=args.device)
+    names = set_vocabulary(inferencer, args.vocabulary, args.embeddings,
+                           clip_model=args.clip_model,
+                           clip_pretrained=args.clip_pretrained)
+    print(f'vocabulary: {len(names)} class names ({", ".join(names[:5])}'
+          f'{", ..." if len(names) > 5 else ""}); score_mode=clip')
+    result = inferencer(args.img, out_dir=args.out_dir,
+                        pred_score_thr=args.pred_score_thr,
+                        no_save_vis=args.no_save_vis,
+                        no_save_pred=args.no_save_pred)
+    name_prediction_labels(
+        result, names,
+        None if args.no_save_pred else osp.join(args.out_dir, 'preds'))
+    for i, pred in enumerate(result.get('predictions', [])):
+        top = sorted(zip(pred.get('scores', []), pred.get('label_names',
+                                                          [])),
+                     reverse=True)[:5]
+        print(f'image {i}: ' + (', '.join(f'{n} {s:.3f}' for s, n in top)
+                                or 'no detections'))
+    if not (args.no_save_vis and args.no_save_pred):
+        print(f'Results saved to {osp.abspath(args.out_dir)} (vis/: drawn '
+              'images, preds/: JSON predictions)')
+    return result
+
+
+if __name__ == '__main__':
+    run_main(main, 'open_vocab_demo')
