@@ -2,8 +2,10 @@
 from .backbones import YOLO11Backbone
 from .dense_heads import (ClipJointRTMDetHead, ClipJointYOLOHead,
                           ClipJointYOLOXHead, YOLO11Head)
-from .layers import ContrastiveTextBank
-from .losses import InfoNCELoss, YOLO11CIoULoss
+from .detectors import HybridRTMDet, HybridSingleStageDetector, HybridYOLOX
+from .layers import (CLIPPhraseEncoder, ConceptWordTable, ContrastiveTextBank,
+                     PhraseTextBank)
+from .losses import InfoNCELoss, WordRegionAlignmentLoss, YOLO11CIoULoss
 from .necks import YOLO11PAFPN
 from .roi_heads import ClipJointBBoxHead, ClipJointRoIHead
 from .task_modules import YOLO11TaskAlignedAssigner
@@ -13,5 +15,7 @@ __all__ = [
     'ClipJointRoIHead', 'ClipJointRTMDetHead', 'ClipJointYOLOHead',
     'ClipJointYOLOXHead',
     'YOLO11Backbone', 'YOLO11PAFPN', 'YOLO11Head', 'YOLO11CIoULoss',
-    'YOLO11TaskAlignedAssigner'
+    'YOLO11TaskAlignedAssigner', 'PhraseTextBank', 'ConceptWordTable',
+    'CLIPPhraseEncoder', 'WordRegionAlignmentLoss', 'HybridRTMDet',
+    'HybridYOLOX', 'HybridSingleStageDetector'
 ]

@@ -83,7 +83,7 @@ def _set_classes(node: Any, classes: Tuple[str, ...]) -> None:
     if isinstance(node, dict):
         if 'num_classes' in node:
             node['num_classes'] = len(classes)
-        if node.get('type') == 'ContrastiveTextBank':
+        if node.get('type') in ('ContrastiveTextBank', 'PhraseTextBank'):
             node['class_names'] = classes
             node.pop('prompt_aliases', None)
             if node.get('init_source') == 'vocabulary':

@@ -41,50 +41,50 @@
 # datasets get the same `metainfo` (classes and palette): otherwise mmdet's
 # ConcatDataset turns its metainfo into a list, which the runner passes to
 # the visualizer and the checkpoint meta.
-dataset_type = 'CocoDataset'
-data_root = 'data/synthetic_open_vocab/'
-backend_args = None
+ov_dataset_type = 'CocoDataset'
+ov_data_root = 'data/synthetic_open_vocab/'
+ov_backend_args = None
 
 # SYNTHETIC_OPEN_VOCAB_CLASSES (same order: category ids 1..9 of every file)
-classes = ('red circle', 'red square', 'red triangle', 'green circle',
+ov_classes = ('red circle', 'red square', 'red triangle', 'green circle',
            'green square', 'green triangle', 'blue circle', 'blue square',
            'blue triangle')
 # SYNTHETIC_OPEN_VOCAB_UNSEEN: no training box (zero-shot at validation)
-unseen_classes = ('red square', 'green triangle', 'blue circle')
-metainfo = dict(
-    classes=classes,
+ov_unseen_classes = ('red square', 'green triangle', 'blue circle')
+ov_metainfo = dict(
+    classes=ov_classes,
     palette=[(220, 40, 40)] * 3 + [(40, 170, 60)] * 3 + [(40, 80, 220)] * 3)
 
-img_scale = (256, 256)
+ov_img_scale = (256, 256)
 # caption images at half resolution: their loss needs no small-box detail
-caption_scale = (128, 128)
+ov_caption_scale = (128, 128)
 
-det_train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+ov_det_train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=ov_backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
+    dict(type='Resize', scale=ov_img_scale, keep_ratio=True),
     dict(type='RandomFlip', prob=0.5),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(type='Pad', size=ov_img_scale, pad_val=dict(img=(114, 114, 114))),
     dict(type='PackDetInputs')
 ]
 # No RandomFlip: a flip would contradict "left of" / "right of" captions.
 # LoadAnnotations on instances=[] gives empty (0, 4) gt boxes, so
 # data_sample.gt_instances has (empty) bboxes and labels like any sample.
-caption_train_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
+ov_caption_train_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=ov_backend_args),
     dict(type='LoadAnnotations', with_bbox=True),
-    dict(type='Resize', scale=caption_scale, keep_ratio=True),
-    dict(type='Pad', size=caption_scale, pad_val=dict(img=(114, 114, 114))),
+    dict(type='Resize', scale=ov_caption_scale, keep_ratio=True),
+    dict(type='Pad', size=ov_caption_scale, pad_val=dict(img=(114, 114, 114))),
     dict(
         type='PackDetInputs',
         meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
                    'scale_factor', 'flip', 'flip_direction', 'gt_caption',
                    'phrases'))
 ]
-test_pipeline = [
-    dict(type='LoadImageFromFile', backend_args=backend_args),
-    dict(type='Resize', scale=img_scale, keep_ratio=True),
-    dict(type='Pad', size=img_scale, pad_val=dict(img=(114, 114, 114))),
+ov_test_pipeline = [
+    dict(type='LoadImageFromFile', backend_args=ov_backend_args),
+    dict(type='Resize', scale=ov_img_scale, keep_ratio=True),
+    dict(type='Pad', size=ov_img_scale, pad_val=dict(img=(114, 114, 114))),
     dict(type='LoadAnnotations', with_bbox=True),
     dict(
         type='PackDetInputs',
@@ -92,28 +92,28 @@ test_pipeline = [
                    'scale_factor'))
 ]
 
-det_train_dataset = dict(
-    type=dataset_type,
-    data_root=data_root,
-    metainfo=metainfo,
+ov_det_train_dataset = dict(
+    type=ov_dataset_type,
+    data_root=ov_data_root,
+    metainfo=ov_metainfo,
     ann_file='annotations/instances_det_train.json',
     data_prefix=dict(img='det_train/'),
     filter_cfg=dict(filter_empty_gt=True, min_size=8),
-    pipeline=det_train_pipeline,
-    backend_args=backend_args)
-caption_train_dataset = dict(
+    pipeline=ov_det_train_pipeline,
+    backend_args=ov_backend_args)
+ov_caption_train_dataset = dict(
     type='CaptionPhraseDataset',
-    data_root=data_root,
-    metainfo=metainfo,
+    data_root=ov_data_root,
+    metainfo=ov_metainfo,
     ann_file='annotations/captions_caption_train.json',
     data_prefix=dict(img='caption_train/'),
     # entries without "phrases" are chunked against these names
-    phrase_vocab=classes,
+    phrase_vocab=ov_classes,
     filter_cfg=dict(min_size=8),  # never drops images for having no boxes
-    pipeline=caption_train_pipeline,
-    backend_args=backend_args)
+    pipeline=ov_caption_train_pipeline,
+    backend_args=ov_backend_args)
 
-train_dataloader = dict(
+ov_train_dataloader = dict(
     batch_size=[8, 8],  # [detection, caption]
     num_workers=2,
     persistent_workers=True,
@@ -122,29 +122,29 @@ train_dataloader = dict(
                        num_datasets=2),
     dataset=dict(
         type='ConcatDataset',
-        datasets=[det_train_dataset, caption_train_dataset]))
-val_dataloader = dict(
+        datasets=[ov_det_train_dataset, ov_caption_train_dataset]))
+ov_val_dataloader = dict(
     batch_size=8,
     num_workers=2,
     persistent_workers=True,
     drop_last=False,
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
-        type=dataset_type,
-        data_root=data_root,
-        metainfo=metainfo,
+        type=ov_dataset_type,
+        data_root=ov_data_root,
+        metainfo=ov_metainfo,
         ann_file='annotations/instances_val.json',
         data_prefix=dict(img='val/'),
         test_mode=True,
-        pipeline=test_pipeline,
-        backend_args=backend_args))
-test_dataloader = val_dataloader
+        pipeline=ov_test_pipeline,
+        backend_args=ov_backend_args))
+ov_test_dataloader = ov_val_dataloader
 
-val_evaluator = dict(
+ov_val_evaluator = dict(
     type='CocoMetric',
-    ann_file=data_root + 'annotations/instances_val.json',
+    ann_file=ov_data_root + 'annotations/instances_val.json',
     metric='bbox',
     classwise=True,
     format_only=False,
-    backend_args=backend_args)
-test_evaluator = val_evaluator
+    backend_args=ov_backend_args)
+ov_test_evaluator = ov_val_evaluator

@@ -10,6 +10,8 @@ from torch import Tensor
 
 from mmdet.models.losses import accuracy
 from mmdet.models.utils import multi_apply
+from mmdet.registry import MODELS
+from mmdet.structures import SampleList
 from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
                          OptInstanceList)
 from ..layers.grad_share import fork_with_grad_share
@@ -100,6 +102,8 @@ class ClipJointDenseMixin(ScoreModeMixin):
                  max_grad_share: Optional[float] = 1.0,
                  score_mode: str = 'det',
                  fuse_alpha: float = 0.5,
+                 loss_word_region: OptConfigType = None,
+                 caption_topk: int = 16,
                  **kwargs) -> None:
         """Build the stock head, then the branch.
 
@@ -125,6 +129,12 @@ class ClipJointDenseMixin(ScoreModeMixin):
                 inference), ``clip`` or ``fuse``.
             fuse_alpha (float): Weight of the contrastive probabilities in
                 ``fuse`` mode.
+            loss_word_region (dict, optional): Config of a
+                :class:`WordRegionAlignmentLoss`: trains on caption batches
+                (:meth:`loss_by_captions`, DetCLIPv2); needs a text bank
+                with a phrase encoder (:class:`PhraseTextBank`). None: off.
+            caption_topk (int): Regions per caption image: its top-scoring
+                locations by the detector's confidence.
             **kwargs: Passed to the stock head (the next base class).
         """
         super().__init__(num_classes, in_channels, **kwargs)
@@ -144,6 +154,18 @@ class ClipJointDenseMixin(ScoreModeMixin):
         self.neg_pos_ratio = int(neg_pos_ratio)
         self.score_mode = score_mode
         self.fuse_alpha = fuse_alpha
+        if loss_word_region and not hasattr(self.text_bank,
+                                            'encode_phrases'):
+            raise ValueError(
+                'loss_word_region embeds caption phrases with the text '
+                f"bank's phrase encoder, but the bank is a "
+                f'{type(self.text_bank).__name__}: use '
+                "text_bank=dict(type='PhraseTextBank', phrase_encoder=...).")
+        if caption_topk < 1:
+            raise ValueError(f'caption_topk={caption_topk} must be >= 1.')
+        self.loss_word_region = MODELS.build(loss_word_region) \
+            if loss_word_region else None
+        self.caption_topk = int(caption_topk)
         #: per-image target tuples, filled only inside _record_targets()
         self._target_sink: Optional[List[tuple]] = None
 
@@ -388,6 +410,81 @@ class ClipJointDenseMixin(ScoreModeMixin):
         if P > 0:
             losses['acc_clip'] = accuracy(logits[:P, :C], tgt[:P])
         return losses
+
+    # ------------------------------------------------------------------
+    # caption batches (DetCLIPv2 word-region alignment)
+    # ------------------------------------------------------------------
+    def caption_region_scores(self, outs: tuple) -> Tensor:
+        """The detector's confidence per location, to pick caption regions.
+
+        Args:
+            outs (tuple): :meth:`forward`'s outputs, ``cls_scores`` first.
+
+        Returns:
+            Tensor: (B, N) ``max_c sigmoid(cls)``, detached.
+        """
+        return self.flatten_levels(outs[0]).detach().sigmoid().max(-1)[0]
+
+    def loss_by_captions(self, x: Tuple[Tensor, ...],
+                         batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Word-region alignment loss of a batch of image-caption pairs.
+
+        Each image's regions are its ``caption_topk`` locations the detector
+        is most confident about (:meth:`caption_region_scores`), embedded by
+        the branch's projection; each caption's phrases
+        (``metainfo['phrases']``) are embedded by the text bank's phrase
+        encoder; :class:`WordRegionAlignmentLoss` contrasts the pairs of
+        the batch. The branch's gradient into the trunk is not bounded here
+        (no detection loss runs on caption images to bound it by).
+
+        Args:
+            x (tuple[Tensor]): Neck outputs, each (B, C_l, H_l, W_l).
+            batch_data_samples (list[:obj:`DetDataSample`]): With
+                ``metainfo['phrases']`` (list[str]).
+
+        Returns:
+            dict[str, Tensor]: ``loss_word_region``.
+        """
+        if self.loss_word_region is None:
+            raise ValueError(
+                'a caption batch (samples with metainfo["phrases"]) reached '
+                f'{type(self).__name__}, whose loss_word_region is None: '
+                'configure loss_word_region or train on boxes only.')
+        check_vocabulary_scoring(self, training=True)
+        bank_share, self.max_grad_share = self.max_grad_share, None
+        try:
+            outs = self(x)
+        finally:
+            self.max_grad_share = bank_share
+        cls_feats = outs[-1]
+        feats = self.flatten_levels(cls_feats)  # (B, N, Cf)
+        B, N, Cf = feats.shape
+        k = min(self.caption_topk, N)
+        idx = self.caption_region_scores(outs).topk(k, dim=1).indices
+        picked = feats.gather(1, idx[..., None].expand(B, k, Cf))
+        # one (1, Cf, B * k, 1) map: each 1x1 conv is one GEMM
+        emb = self.embed(picked.reshape(B * k, Cf).t()[None, :, :, None])
+        regions = emb[0, :, :, 0].t().reshape(B, k, -1)
+        phrases = [
+            self.text_bank.known_phrases(s.metainfo.get('phrases', []))
+            for s in batch_data_samples
+        ]
+        P = max([len(p) for p in phrases] + [1])
+        D = regions.size(-1)
+        phrase_emb = regions.new_zeros(B, P, D)
+        phrase_mask = torch.zeros(B, P, dtype=torch.bool,
+                                  device=regions.device)
+        flat = [p for ps in phrases for p in ps]
+        if flat:
+            enc = self.text_bank.encode_phrases(flat, unknown='ignore')
+            start = 0
+            for i, ps in enumerate(phrases):
+                phrase_emb[i, :len(ps)] = enc[start:start + len(ps)].to(
+                    phrase_emb.dtype)
+                phrase_mask[i, :len(ps)] = True
+                start += len(ps)
+        loss = self.loss_word_region(regions, None, phrase_emb, phrase_mask)
+        return dict(loss_word_region=loss)
 
     # ------------------------------------------------------------------
     # inference

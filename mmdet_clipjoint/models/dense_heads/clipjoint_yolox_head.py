@@ -124,6 +124,12 @@ class ClipJointYOLOXHead(ClipJointDenseMixin, YOLOXHead):
                 * self.flatten_levels(objectnesses)[..., 0].sigmoid()
         return labels, quality, valid, hardness
 
+    def caption_region_scores(self, outs: tuple) -> Tensor:
+        """``max_c sigmoid(cls) * sigmoid(objectness)`` per location, (B, N),
+        detached (YOLOX's own detection score)."""
+        cls = self.flatten_levels(outs[0]).detach().sigmoid().max(-1)[0]
+        return cls * self.flatten_levels(outs[2]).detach()[..., 0].sigmoid()
+
     def predict_by_feat(self,
                         cls_scores: List[Tensor],
                         bbox_preds: List[Tensor],

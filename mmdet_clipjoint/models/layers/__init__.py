@@ -3,6 +3,7 @@ from .contrastive_text_bank import ContrastiveTextBank
 from .grad_share import GradShareFork, fork_with_grad_share
 from .phrase_encoders import (DEFAULT_STOPWORDS, CLIPPhraseEncoder,
                               ConceptWordTable)
+from .phrase_text_bank import PhraseTextBank
 from .score_fusion import (SCORE_MODES, ScoreModeMixin, check_score_mode,
                            fuse_probs, set_score_mode)
 
@@ -10,5 +11,5 @@ __all__ = [
     'ContrastiveTextBank', 'GradShareFork', 'fork_with_grad_share',
     'SCORE_MODES', 'ScoreModeMixin', 'check_score_mode', 'fuse_probs',
     'set_score_mode', 'ConceptWordTable', 'CLIPPhraseEncoder',
-    'DEFAULT_STOPWORDS'
+    'DEFAULT_STOPWORDS', 'PhraseTextBank'
 ]
