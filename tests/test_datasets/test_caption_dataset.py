@@ -25,6 +25,8 @@ from mmdet_clipjoint.datasets import synthetic
 from ..helpers import load_script
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+MAIN_CFG = osp.join(ROOT, 'configs', 'clipjoint_open_vocab',
+                    'clipjoint-rtmdet_tiny_word-region_8xb8-30e_synthetic-ov.py')
 BASE_CFG = osp.join(ROOT, 'configs', '_base_', 'datasets',
                     'synthetic_open_vocab.py')
 N_DET, N_CAP, N_VAL = 8, 12, 9
@@ -211,7 +213,7 @@ def test_extract_phrases_rule():
 
 def _caption_cfg(ov, **kw):
     base = Config.fromfile(BASE_CFG)
-    cfg = dict(copy.deepcopy(base.caption_train_dataset),
+    cfg = dict(copy.deepcopy(base.ov_caption_train_dataset),
                data_root=ov['data_root'] + '/')
     cfg.update(kw)
     return cfg
@@ -290,9 +292,9 @@ def test_caption_dataset_chunks_and_reads_sizes(ov, tmp_path):
 
 
 def _pointed_cfg(ov):
-    """The base config re-pointed with the documented --cfg-options."""
+    """The hybrid config re-pointed with the documented --cfg-options."""
     root = ov['data_root'] + '/'
-    cfg = Config.fromfile(BASE_CFG)
+    cfg = Config.fromfile(MAIN_CFG)
     cfg.merge_from_dict({
         'train_dataloader.dataset.datasets.0.data_root': root,
         'train_dataloader.dataset.datasets.1.data_root': root,
@@ -349,11 +351,11 @@ def test_child_config_override_documented_in_base(ov, tmp_path):
     root = ov['data_root'] + '/'
     child = tmp_path / 'child.py'
     child.write_text(
-        f'_base_ = {BASE_CFG!r}\n'
+        f'_base_ = {MAIN_CFG!r}\n'
         f'data_root = {root!r}\n'
         'train_dataloader = dict(dataset=dict(datasets=[\n'
-        '    dict(_base_.det_train_dataset, data_root=data_root),\n'
-        '    dict(_base_.caption_train_dataset, data_root=data_root)]))\n'
+        '    dict(_base_.ov_det_train_dataset, data_root=data_root),\n'
+        '    dict(_base_.ov_caption_train_dataset, data_root=data_root)]))\n'
         'val_dataloader = dict(dataset=dict(data_root=data_root))\n'
         'test_dataloader = val_dataloader\n'
         "val_evaluator = dict(ann_file=data_root + "

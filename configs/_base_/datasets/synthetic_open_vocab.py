@@ -9,20 +9,28 @@
 #       --captions --num-train 600 --num-caption-train 600 --num-val 150
 # (or mmdet_clipjoint.datasets.make_synthetic_caption_dataset).
 #
-# Elsewhere: override every data_root. On the command line (mmengine's
-# --cfg-options takes list indices):
+# Every name here starts with `ov_`, so that this file can sit next to a
+# detector config among the bases (mmengine refuses two bases that set the
+# same key, and every mmdet detector config already sets train_dataloader
+# & co). A main config takes the loaders from it explicitly, e.g.
+# configs/clipjoint_open_vocab/*:
+#   train_dataloader = dict(_base_.ov_train_dataloader, _delete_=True)
+#   val_dataloader = dict(_base_.ov_val_dataloader, _delete_=True)
+#   val_evaluator = dict(_base_.ov_val_evaluator, _delete_=True)
+#
+# Data elsewhere: override every data_root of the main config. On the
+# command line (mmengine's --cfg-options takes list indices):
 #   --cfg-options train_dataloader.dataset.datasets.0.data_root=DIR/ \
 #     train_dataloader.dataset.datasets.1.data_root=DIR/ \
 #     val_dataloader.dataset.data_root=DIR/ \
 #     test_dataloader.dataset.data_root=DIR/ \
 #     val_evaluator.ann_file=DIR/annotations/instances_val.json \
 #     test_evaluator.ann_file=DIR/annotations/instances_val.json
-# or in a child config (redefining `data_root` alone changes nothing: the
-# dicts below were built with this file's value):
+# or in a child config of the main one:
 #   data_root = 'DIR/'
 #   train_dataloader = dict(dataset=dict(datasets=[
-#       dict(_base_.det_train_dataset, data_root=data_root),
-#       dict(_base_.caption_train_dataset, data_root=data_root)]))
+#       dict(_base_.ov_det_train_dataset, data_root=data_root),
+#       dict(_base_.ov_caption_train_dataset, data_root=data_root)]))
 #   val_dataloader = dict(dataset=dict(data_root=data_root))
 #   test_dataloader = val_dataloader
 #   val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
@@ -47,8 +55,8 @@ ov_backend_args = None
 
 # SYNTHETIC_OPEN_VOCAB_CLASSES (same order: category ids 1..9 of every file)
 ov_classes = ('red circle', 'red square', 'red triangle', 'green circle',
-           'green square', 'green triangle', 'blue circle', 'blue square',
-           'blue triangle')
+              'green square', 'green triangle', 'blue circle', 'blue square',
+              'blue triangle')
 # SYNTHETIC_OPEN_VOCAB_UNSEEN: no training box (zero-shot at validation)
 ov_unseen_classes = ('red square', 'green triangle', 'blue circle')
 ov_metainfo = dict(
