@@ -81,6 +81,9 @@ CLIPJOINT_VARIANTS: Dict[str, dict] = {
         'text_bank.bg_embedding': dict(lr_mult=1.0, decay_mult=0.0)}),
     # text embeddings fixed at their initialisation
     'clipjoint-frozen-text': dict(text_bank=dict(learnable=False)),
+    # drift penalty towards the initial text embeddings (keeps the bank in
+    # CLIP space for new names at inference, see set_vocabulary)
+    'clipjoint-drift1': dict(text_bank=dict(drift_weight=1.0)),
     # narrower projection MLP (hidden width)
     'clipjoint-proj128': dict(proj_hidden=128),
 }
