@@ -1,0 +1,66 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""Detect objects in an image with an exported ONNX model (onnxruntime, CPU).
+
+Pre- and post-processing (resize + pad, normalisation, score threshold,
+NMS, rescaling) come from the settings stored in the file by
+tools/deployment/export_onnx.py; no config or checkpoint is needed.
+
+Examples::
+
+    python tools/deployment/onnx_inference.py rtmdet_fuse.onnx demo.jpg \\
+        --out vis.jpg --show-thr 0.3
+"""
+import argparse
+
+from mmdet_clipjoint.utils.cli import doc_parser, run_main
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = doc_parser(__doc__)
+    p.add_argument('model', help='exported .onnx file')
+    p.add_argument('img', help='image file')
+    p.add_argument('--out', help='save the image with its boxes here')
+    p.add_argument('--score-thr', type=float, default=None,
+                   help="post-process score threshold (default: the "
+                   "exported test_cfg's)")
+    p.add_argument('--nms-iou', type=float, default=None,
+                   help="NMS IoU threshold (default: the exported "
+                   "test_cfg's)")
+    p.add_argument('--show-thr', type=float, default=0.3,
+                   help='print and draw detections scoring at least this '
+                   '(default: 0.3)')
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    from mmdet_clipjoint.deployment import ONNXDetector
+    det = ONNXDetector(args.model, score_thr=args.score_thr,
+                       nms_iou=args.nms_iou)
+    sample = det(args.img)
+    pred = sample.pred_instances
+    keep = pred.scores >= args.show_thr
+    names = det.classes or [str(i) for i in range(det.meta['num_classes'])]
+    print(f'{len(pred)} detections, {int(keep.sum())} with score >= '
+          f'{args.show_thr}:')
+    for box, score, label in zip(pred.bboxes[keep].tolist(),
+                                 pred.scores[keep].tolist(),
+                                 pred.labels[keep].tolist()):
+        print(f'  {names[label]:<20} {score:.3f}  '
+              f"[{', '.join(f'{v:.1f}' for v in box)}]")
+    if args.out:
+        from PIL import Image
+
+        from mmdet_clipjoint.visualization import draw_panel
+        panel = draw_panel(args.img, pred.bboxes[keep].tolist(),
+                           pred.labels[keep].tolist(),
+                           pred.scores[keep].tolist(), names,
+                           f"{det.meta['head']} ({det.meta['score_mode']}, "
+                           'onnxruntime)', 1, (230, 60, 20))
+        Image.fromarray(panel).save(args.out)
+        print(f'saved {args.out}')
+    return sample
+
+
+if __name__ == '__main__':
+    run_main(main, 'onnx_inference.py')
