@@ -100,6 +100,13 @@ def parse_args(argv=None):
                    'mode (the worst case) instead of only those whose score '
                    'can reach score_thr (how many do depends on the weights: '
                    'few with random ones)')
+    p.add_argument('--kept-fraction', type=float, default=None,
+                   metavar='F',
+                   help='one-stage heads: shift the classifier biases (stock '
+                   'and ClipJoint alike) so that this fraction of the '
+                   'locations can reach score_thr, as in a trained detector '
+                   '(random weights: none do, so the sparse scoring would '
+                   'embed nothing)')
     p.add_argument('--no-train', dest='train', action='store_false',
                    help='skip the training-step measurements')
     p.add_argument('--small-rois', dest='small_rois', action='store_true',
@@ -139,6 +146,11 @@ def parse_args(argv=None):
             setattr(args, k, v)
     if args.device.startswith('cuda') and not torch.cuda.is_available():
         p.error('--device cuda but CUDA is not available')
+    if args.kept_fraction is not None and not 0 < args.kept_fraction <= 1:
+        p.error(f'--kept-fraction {args.kept_fraction} must be in (0, 1]')
+    if args.kept_fraction is not None and args.dense_fuse:
+        p.error('--kept-fraction sets how many locations the sparse scoring '
+                'embeds; --dense-fuse embeds all of them: use one')
     return args
 
 

@@ -18,7 +18,7 @@ import os.path as osp
 import re
 import tempfile
 import time
-from typing import Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
@@ -53,6 +53,10 @@ SPEED_DETECTORS = dict(
         stock='configs/yolo11/yolo11_n_8xb16-600e_coco.py',
         clipjoint='configs/clipjoint_yolo11/'
         'clipjoint-yolo11_n_8xb16-600e_coco.py'),
+    yolox=dict(
+        name='YOLOX-s',
+        stock='mmdet::yolox/yolox_s_8xb8-300e_coco.py',
+        clipjoint='configs/clipjoint_yolox/clipjoint-yolox_s_8xb8-300e_coco.py'),
 )
 SCORE_MODES = ('det', 'clip', 'fuse')
 #: substrings that mark a state-dict key as ClipJoint-only (the branch)
@@ -93,6 +97,7 @@ def prepare_model_cfg(cfg, light_backbone: bool,
       project's CPU tests (RPN: 200 pre-NMS / 100 proposals, 64 sampled
       RoIs per image), the same for the stock model and its twin;
     * text banks: ``init_source='random'``, no cache;
+    * no ``BatchSyncRandomResize`` (YOLOX: fixed input size);
     * ``score_mode`` set on every ClipJoint head that has one.
     """
     model = copy.deepcopy(cfg.model)
@@ -105,6 +110,15 @@ def prepare_model_cfg(cfg, light_backbone: bool,
             model.neck['in_channels'] = [64, 128, 256, 512]
     if small_rois:
         small_roi_budgets(model)
+    # YOLOX's multi-scale batch resize reads the runner's iteration (no
+    # runner here) and changes the input size every 10 steps: timed at the
+    # fixed --img-size instead, for the stock model and its twin alike
+    pre = model.get('data_preprocessor', {})
+    if pre.get('batch_augments'):
+        pre['batch_augments'] = [
+            a for a in pre['batch_augments']
+            if a.get('type') != 'BatchSyncRandomResize'
+        ] or None
     found = []
 
     def fix(d):
@@ -212,6 +226,88 @@ def _same_predictions(a, b) -> bool:
     return True
 
 
+def _score_biases(head) -> List[str]:
+    """Names of a one-stage head's last classifier (and objectness)
+    biases: 1-d, C or 1 wide, outside the ClipJoint branch."""
+    C = head.num_classes
+    return [
+        n for n, p in head.named_parameters()
+        if n.endswith('bias') and p.dim() == 1 and p.numel() in (C, 1)
+        and not n.startswith(('text_bank.', 'proj.'))
+    ]
+
+
+@torch.no_grad()
+def calibrate_kept_fraction(models: Dict[str, torch.nn.Module], data: dict,
+                            fraction: float) -> Optional[dict]:
+    """Shift the classifier biases of one-stage heads so that ``fraction``
+    of the locations can reach the test ``score_thr``.
+
+    How many locations the exact sparse scoring embeds depends on the
+    detector's scores: with random weights (prior-probability bias) none
+    pass the threshold, with every location passing it is the dense
+    computation. A trained detector sits in between; this sets the
+    fraction explicitly. The same shift ``delta`` goes into every model
+    (stock and ClipJoint keep identical weights), found by bisection on
+    the bound ``max_c p_det(c)`` (x objectness for YOLOX) over ``data``;
+    the weights of those layers are first redrawn at PyTorch's default
+    scale (also the same in every model), so that locations differ.
+
+    Returns:
+        dict | None: ``delta``, the measured ``fraction`` and the number of
+        ``locations``; None for a detector without a dense ClipJoint head.
+    """
+    ref = next((m for k, m in models.items() if k != 'stock'), None)
+    head = getattr(ref, 'bbox_head', None)
+    if not hasattr(head, 'fuse_mlvl_scores'):
+        return None
+    names = _score_biases(head)
+    # a freshly initialised classifier (N(0, 0.01) weights) scores every
+    # location alike, and no bias shift could then select a fraction: the
+    # layers get weights of PyTorch's default scale (the same in every model)
+    g = torch.Generator().manual_seed(0)
+    params = dict(head.named_parameters())
+    spread = {}
+    for n in names:
+        w = params[n[:-len('bias')] + 'weight']
+        fan_in = w[0].numel()
+        spread[n] = torch.randn(w.shape, generator=g) / math.sqrt(fan_in)
+    for m in models.values():
+        mp = dict(m.bbox_head.named_parameters())
+        for n, w in spread.items():
+            mp[n[:-len('bias')] + 'weight'].copy_(w)
+    batch = ref.data_preprocessor(copy.deepcopy(data), False)
+    outs = head.forward(ref.extract_feat(batch['inputs']))
+    cls = head.flatten_levels(outs[0]).max(-1)[0]
+    obj = head.flatten_levels(outs[2])[..., 0] if any(
+        n.count('obj') for n in names) else None
+    thr = float(head.test_cfg.get('score_thr', 0.0))
+
+    def kept(delta: float) -> float:
+        bound = (cls + delta).sigmoid()
+        if obj is not None:
+            bound = bound * (obj + delta).sigmoid()
+        return float((bound >= thr).float().mean())
+
+    lo, hi = -30.0, 30.0
+    for _ in range(60):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if kept(mid) < fraction else (lo, mid)
+    for m in models.values():
+        params = dict(m.bbox_head.named_parameters())
+        for n in names:
+            params[n].add_(hi)
+    got = kept(hi)
+    if abs(got - fraction) > max(0.02, 4.0 / cls.numel()):
+        raise RuntimeError(
+            f'could not keep {100 * fraction:.1f} % of the locations (got '
+            f'{100 * got:.1f} %): the scores tie across locations, e.g. a '
+            'randomly initialised trunk whose features are constant per '
+            'level. Load trained backbone / neck weights first.')
+    return dict(delta=hi, fraction=got, locations=int(cls.numel()),
+                score_thr=thr, biases=names)
+
+
 # --------------------------------------------------------------------------
 # one detector
 # --------------------------------------------------------------------------
@@ -231,6 +327,28 @@ def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
             head = getattr(m, 'bbox_head', None)
             if hasattr(head, 'sparse_fuse'):
                 head.sparse_fuse = False
+    kf = getattr(args, 'kept_fraction', None)
+    trunk = None
+    if kf is not None and key in ('rtmdet', 'yolo11'):
+        # their randomly initialised trunks give (near) constant features
+        # per level, so no classifier could keep a fraction of locations:
+        # the trunk of the synthetic pre-training (cached) instead
+        from .presets import preset_pretrained
+        trunk = preset_pretrained('cpu-pt', key)
+        sd = torch.load(trunk, map_location='cpu',
+                        weights_only=True)['state_dict']
+        for m in models.values():
+            missing, unexpected = m.load_state_dict(sd, strict=False)
+            assert not unexpected, unexpected
+        log(f'[{key}] backbone + neck from {trunk}')
+    calib = calibrate_kept_fraction(models, make_batch(1, args.img_size),
+                                    kf) if kf is not None else None
+    if calib is not None:
+        calib['trunk'] = trunk
+    if calib is not None:
+        log(f"[{key}] classifier biases shifted by {calib['delta']:+.3f}: "
+            f"{100 * calib['fraction']:.1f} % of {calib['locations']} "
+            f"locations can reach score_thr={calib['score_thr']}")
     variants = ['stock'] + modes
     main_mode = 'fuse' if 'fuse' in modes else modes[-1]
     res = dict(
@@ -241,7 +359,7 @@ def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
         build_s=time.perf_counter() - t_build,
         params=dict(stock=num_params(models['stock']),
                     clipjoint=num_params(models[main_mode])),
-        infer={}, train={}, memory={}, flops={})
+        infer={}, train={}, memory={}, flops={}, kept=calib)
     log(f'[{key}] built stock + ClipJoint x{len(modes)} '
         f"({res['params']['stock'] / 1e6:.2f} M vs "
         f"{res['params']['clipjoint'] / 1e6:.2f} M params, "
@@ -410,6 +528,7 @@ def run_speed_benchmark(args, command: str, log=print) -> dict:
         'flops', 'profile', 'text_bank', 'device', 'threads', 'modes',
         'train')}
     settings['dense_fuse'] = bool(getattr(args, 'dense_fuse', False))
+    settings['kept_fraction'] = getattr(args, 'kept_fraction', None)
     results = dict(
         command=command,
         environment=environment(args.device), settings=settings,

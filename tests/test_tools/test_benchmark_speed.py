@@ -18,7 +18,8 @@ ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 RATIOS_RE = re.compile(
     r'ratios: frcnn det=(\S+) fuse=(\S+) train=(\S+) \| '
     r'rtmdet det=(\S+) fuse=(\S+) train=(\S+) \| '
-    r'yolo11 det=(\S+) fuse=(\S+) train=(\S+)')
+    r'yolo11 det=(\S+) fuse=(\S+) train=(\S+) \| '
+    r'yolox det=(\S+) fuse=(\S+) train=(\S+)')
 NUM_RE = re.compile(r'(\d+\.\d{3}|nan)')
 
 
@@ -52,7 +53,7 @@ def test_tiny_run_report_structure(tool, tmp_path, capsys):
     assert m, last
     assert all(NUM_RE.fullmatch(g) for g in m.groups()), last
     parsed = speed_report.parse_ratios_line(last)
-    assert set(parsed) == {'frcnn', 'rtmdet', 'yolo11'}
+    assert set(parsed) == {'frcnn', 'rtmdet', 'yolo11', 'yolox'}
     for key, vals in parsed.items():
         assert set(vals) == {'det', 'fuse', 'train'}
         for v in vals.values():
@@ -133,3 +134,46 @@ def test_helpers():
     assert RATIOS_RE.fullmatch(line)
     assert all(math.isnan(v) for d in speed_report.parse_ratios_line(line).values()
                for v in d.values())
+
+
+@pytest.mark.parametrize('key', ['yolox'])
+def test_kept_fraction_calibration(key, tmp_path):
+    """--kept-fraction: the same bias shift in every model, the wanted share
+    of locations over score_thr, det mode still equal to stock, and the
+    sparse fused detections equal to the dense ones."""
+    pair = speed.build_pair(speed.SPEED_DETECTORS[key], True, 'cpu',
+                            str(tmp_path), modes=('det', 'fuse'))
+    models = pair['models']
+    data = speed.make_batch(1, 96)
+    calib = speed.calibrate_kept_fraction(models, data, 0.1)
+    assert calib is not None and calib['biases']
+    assert abs(calib['fraction'] - 0.1) <= 4.0 / calib['locations']
+    a, b = (dict(models[k].bbox_head.named_parameters()) for k in
+            ('stock', 'fuse'))
+    for n in calib['biases']:
+        assert torch.equal(a[n], b[n])
+    with torch.no_grad():
+        stock, det = (models[k].test_step(data) for k in ('stock', 'det'))
+        assert speed._same_predictions(stock, det)
+        sparse = models['fuse'].test_step(data)
+        models['fuse'].bbox_head.sparse_fuse = False
+        dense = models['fuse'].test_step(data)
+    assert len(sparse[0].pred_instances) > 0
+    assert speed._same_predictions(sparse, dense)
+
+
+def test_kept_fraction_refuses_tied_scores(tmp_path):
+    """RTMDet's randomly initialised trunk gives one score per level: no
+    bias shift keeps 10 %, and the calibration says so."""
+    pair = speed.build_pair(speed.SPEED_DETECTORS['rtmdet'], True, 'cpu',
+                            str(tmp_path), modes=('fuse', ))
+    with pytest.raises(RuntimeError, match='tie across locations'):
+        speed.calibrate_kept_fraction(pair['models'], speed.make_batch(1, 96),
+                                      0.1)
+
+
+def test_kept_fraction_bad_values(tool):
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--kept-fraction', '0'])
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--kept-fraction', '0.1', '--dense-fuse'])
