@@ -58,3 +58,20 @@ def test_bf16_autocast_inference_in_fuse_mode():
     # the top detections agree with the float32 run within bf16 rounding
     torch.testing.assert_close(res.scores[:5].float(), ref.scores[:5],
                                atol=0.05, rtol=0.1)
+
+
+def test_fp16_weights_inference_in_fuse_mode():
+    """A half-precision model (``model.half()``, fp16 inputs): the branch
+    still scores in float32 inside (normalisation, cos / tau) and the fused
+    scores match the float32 model's within fp16 rounding."""
+    head = build(RTMDET, score_mode='fuse')
+    head.eval()
+    x = feats(96, batch=1)
+    with torch.no_grad():
+        ref = head.predict(x, samples([1]))[0]
+        head.half()
+        res = head.predict(tuple(f.half() for f in x), samples([1]))[0]
+    assert head.text_bank.embeddings.dtype == torch.float16
+    assert len(res.scores) > 0 and torch.isfinite(res.scores.float()).all()
+    torch.testing.assert_close(res.scores[:5].float(), ref.scores[:5],
+                               atol=0.02, rtol=0.05)
