@@ -24,7 +24,7 @@ import numpy as np
 import torch
 
 from ..utils.cli import iter_config_dicts
-from ..utils.small_config import small_roi_budgets
+from ..utils.small_config import drop_batch_resize, small_roi_budgets
 from .experiments import REPO_ROOT
 from .timing import (count_flops, interleaved, num_params, peak_memory,
                      profile_diff, timing_entry)
@@ -110,15 +110,9 @@ def prepare_model_cfg(cfg, light_backbone: bool,
             model.neck['in_channels'] = [64, 128, 256, 512]
     if small_rois:
         small_roi_budgets(model)
-    # YOLOX's multi-scale batch resize reads the runner's iteration (no
-    # runner here) and changes the input size every 10 steps: timed at the
-    # fixed --img-size instead, for the stock model and its twin alike
-    pre = model.get('data_preprocessor', {})
-    if pre.get('batch_augments'):
-        pre['batch_augments'] = [
-            a for a in pre['batch_augments']
-            if a.get('type') != 'BatchSyncRandomResize'
-        ] or None
+    # YOLOX's multi-scale batch resize: timed at the fixed --img-size
+    # instead, for the stock model and its twin alike
+    drop_batch_resize(model)
     found = []
 
     def fix(d):

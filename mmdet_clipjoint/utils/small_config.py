@@ -14,7 +14,7 @@ from typing import Any, Dict, Optional, Sequence, Tuple
 
 from mmengine.config import Config, ConfigDict
 
-__all__ = ['shrink_config', 'small_roi_budgets']
+__all__ = ['shrink_config', 'small_roi_budgets', 'drop_batch_resize']
 
 _SIZE_KEYS = ('scale', 'img_scale', 'crop_size', 'size')
 _EPOCH_ONLY_HOOKS = ('PipelineSwitchHook', 'YOLOXModeSwitchHook')
@@ -111,6 +111,23 @@ def small_roi_budgets(model: dict) -> dict:
     test_cfg = model.get('test_cfg') or {}
     if 'rpn' in test_cfg:
         test_cfg.rpn.update(nms_pre=200, max_per_img=100)
+    return model
+
+
+def drop_batch_resize(model: dict) -> dict:
+    """Remove ``BatchSyncRandomResize`` from a model config's data
+    pre-processor, in place.
+
+    The stock YOLOX pre-processor resizes batches to 640-class sizes every
+    10 iterations; at one fixed size it is a no-op that only fails outside a
+    runner (it reads the iteration from the MessageHub).
+    """
+    pre = model.get('data_preprocessor', {})
+    if pre.get('batch_augments'):
+        pre['batch_augments'] = [
+            a for a in pre['batch_augments']
+            if a.get('type') != 'BatchSyncRandomResize'
+        ] or None
     return model
 
 
@@ -238,15 +255,7 @@ def shrink_config(cfg: Config,
     test_cfg = model.get('test_cfg') or {}
     if 'nms_pre' in test_cfg:
         test_cfg['nms_pre'] = min(test_cfg['nms_pre'], 1000)
-    # the stock YOLOX pre-processor resizes batches to 640-class sizes; at
-    # one fixed size it is a no-op that only fails outside a runner (it
-    # reads the iteration from the MessageHub), so it goes
-    pre = model.get('data_preprocessor', {})
-    if pre.get('batch_augments'):
-        pre['batch_augments'] = [
-            a for a in pre['batch_augments']
-            if a.get('type') != 'BatchSyncRandomResize'
-        ] or None
+    drop_batch_resize(model)
 
     # ---- schedule and runtime -------------------------------------------
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
