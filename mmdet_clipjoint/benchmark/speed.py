@@ -221,13 +221,16 @@ def _same_predictions(a, b) -> bool:
 
 
 def _score_biases(head) -> List[str]:
-    """Names of a one-stage head's last classifier (and objectness)
-    biases: 1-d, C or 1 wide, outside the ClipJoint branch."""
+    """Names of a one-stage head's last classifier (and objectness) conv
+    biases: convolutions with a bias and C or 1 outputs, outside the
+    ClipJoint branch (normalisation layers, also C wide in YOLO11's class
+    branch, are not touched)."""
     C = head.num_classes
     return [
-        n for n, p in head.named_parameters()
-        if n.endswith('bias') and p.dim() == 1 and p.numel() in (C, 1)
-        and not n.startswith(('text_bank.', 'proj.'))
+        n + '.bias' for n, m in head.named_modules()
+        if isinstance(m, torch.nn.Conv2d) and m.bias is not None
+        and m.out_channels in (C, 1)
+        and not n.startswith(('text_bank', 'proj'))
     ]
 
 
@@ -271,13 +274,19 @@ def calibrate_kept_fraction(models: Dict[str, torch.nn.Module], data: dict,
         for n, w in spread.items():
             mp[n[:-len('bias')] + 'weight'].copy_(w)
     batch = ref.data_preprocessor(copy.deepcopy(data), False)
-    outs = head.forward(ref.extract_feat(batch['inputs']))
-    cls = head.flatten_levels(outs[0]).max(-1)[0]
-    obj = head.flatten_levels(outs[2])[..., 0] if any(
-        n.count('obj') for n in names) else None
+    feats = ref.extract_feat(batch['inputs'])
+    has_obj = any(n.count('obj') for n in names)
+
+    def logits():
+        outs = head.forward(feats)
+        cls = head.flatten_levels(outs[0]).max(-1)[0]
+        return cls, head.flatten_levels(outs[2])[..., 0] if has_obj \
+            else None
+
+    cls, obj = logits()
     thr = float(head.test_cfg.get('score_thr', 0.0))
 
-    def kept(delta: float) -> float:
+    def kept(delta: float, cls=cls, obj=obj) -> float:
         bound = (cls + delta).sigmoid()
         if obj is not None:
             bound = bound * (obj + delta).sigmoid()
@@ -291,7 +300,8 @@ def calibrate_kept_fraction(models: Dict[str, torch.nn.Module], data: dict,
         params = dict(m.bbox_head.named_parameters())
         for n in names:
             params[n].add_(hi)
-    got = kept(hi)
+    cls, obj = logits()  # measured again, through the shifted layers
+    got = kept(0.0, cls, obj)
     if abs(got - fraction) > max(0.02, 4.0 / cls.numel()):
         raise RuntimeError(
             f'could not keep {100 * fraction:.1f} % of the locations (got '

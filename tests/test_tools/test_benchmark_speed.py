@@ -10,11 +10,13 @@ import re
 import pytest
 import torch
 
+from mmdet.utils import register_all_modules
 from mmdet_clipjoint.benchmark import speed, speed_report, timing
 
 from ..helpers import load_script
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+register_all_modules()
 RATIOS_RE = re.compile(
     r'ratios: frcnn det=(\S+) fuse=(\S+) train=(\S+) \| '
     r'rtmdet det=(\S+) fuse=(\S+) train=(\S+) \| '
@@ -177,3 +179,19 @@ def test_kept_fraction_bad_values(tool):
         tool.parse_args(['--kept-fraction', '0'])
     with pytest.raises(SystemExit):
         tool.parse_args(['--kept-fraction', '0.1', '--dense-fuse'])
+
+
+def test_kept_fraction_touches_only_the_score_convs(tmp_path):
+    """YOLO11's class branch has C-wide normalisation layers (c3 =
+    max(P3 channels, min(C, 100))): only the final class convolutions'
+    biases may be shifted."""
+    pair = speed.build_pair(speed.SPEED_DETECTORS['yolo11'], True, 'cpu',
+                            str(tmp_path), modes=('fuse', ))
+    head = pair['models']['fuse'].bbox_head
+    names = speed._score_biases(head)
+    modules = dict(head.named_modules())
+    assert len(names) == len(head.cls_preds)
+    for n in names:
+        m = modules[n[:-len('.bias')]]
+        assert isinstance(m, torch.nn.Conv2d)
+        assert m.out_channels == head.num_classes
