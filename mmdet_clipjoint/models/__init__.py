@@ -2,7 +2,8 @@
 from .backbones import YOLO11Backbone
 from .dense_heads import (ClipJointRTMDetHead, ClipJointYOLOHead,
                           ClipJointYOLOXHead, YOLO11Head)
-from .detectors import HybridRTMDet, HybridSingleStageDetector, HybridYOLOX
+from .detectors import (HybridFasterRCNN, HybridRTMDet,
+                        HybridSingleStageDetector, HybridYOLOX)
 from .layers import (CLIPPhraseEncoder, ConceptWordTable, ContrastiveTextBank,
                      PhraseTextBank)
 from .losses import InfoNCELoss, WordRegionAlignmentLoss, YOLO11CIoULoss
@@ -17,5 +18,5 @@ __all__ = [
     'YOLO11Backbone', 'YOLO11PAFPN', 'YOLO11Head', 'YOLO11CIoULoss',
     'YOLO11TaskAlignedAssigner', 'PhraseTextBank', 'ConceptWordTable',
     'CLIPPhraseEncoder', 'WordRegionAlignmentLoss', 'HybridRTMDet',
-    'HybridYOLOX', 'HybridSingleStageDetector'
+    'HybridYOLOX', 'HybridSingleStageDetector', 'HybridFasterRCNN'
 ]

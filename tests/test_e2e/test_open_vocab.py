@@ -182,3 +182,50 @@ def test_hybrid_checkpoint_answers_set_vocabulary(hybrid_run):
     assert model.dataset_meta['classes'] == names
     with pytest.raises(ValueError, match='purple'):
         set_vocabulary(model, ['purple square'], verbose=False)
+
+
+FRCNN_HYBRID = osp.join(
+    ROOT, 'configs', 'clipjoint_open_vocab',
+    'clipjoint-faster-rcnn_r50_fpn_word-region_1x_synthetic-ov.py')
+
+
+def test_two_stage_caption_regions_are_the_best_proposals():
+    """HybridFasterRCNN: a caption batch trains the words and the branch on
+    the images' best RPN proposals; the RPN itself gets no loss."""
+    cfg = copy.deepcopy(Config.fromfile(FRCNN_HYBRID).model)
+    cfg.backbone.update(depth=18, init_cfg=None)
+    cfg.neck.in_channels = [64, 128, 256, 512]
+    cfg.roi_head.bbox_head.caption_topk = 4
+    torch.manual_seed(0)
+    model = MODELS.build(cfg)
+    model.init_weights()
+    model.train()
+    head = model.roi_head.bbox_head
+    seen = {}
+    loss_fn = head.loss_word_region.forward
+
+    def spy(regions, region_mask, phrases, phrase_mask):
+        seen.update(regions=regions, region_mask=region_mask,
+                    phrase_mask=phrase_mask)
+        return loss_fn(regions, region_mask, phrases, phrase_mask)
+
+    head.loss_word_region.forward = spy
+    samples = _caption_samples([['red square', 'blue circle'],
+                                ['green triangle']])
+    for s in samples:
+        s.set_metainfo(dict(img_shape=(128, 128), pad_shape=(128, 128),
+                            scale_factor=(1.0, 1.0)))
+    torch.manual_seed(1)
+    losses = model.loss(torch.randn(2, 3, 128, 128), samples)
+    assert set(losses) == {'loss_word_region'}
+    assert torch.isfinite(losses['loss_word_region'])
+    assert seen['regions'].shape == (2, 4, 512)
+    assert seen['region_mask'].all()  # 4 proposals per image exist
+    torch.testing.assert_close(seen['regions'].norm(dim=-1),
+                               torch.ones(2, 4))
+    assert seen['phrase_mask'].tolist() == [[True, True], [True, False]]
+    losses['loss_word_region'].backward()
+    assert head.text_bank.phrase_encoder.weight.grad.abs().sum() > 0
+    assert head.proj[0].weight.grad.abs().sum() > 0
+    assert all(p.grad is None for p in model.rpn_head.parameters())
+    assert head.fc_cls.weight.grad is None

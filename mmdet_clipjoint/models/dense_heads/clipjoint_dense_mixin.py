@@ -10,7 +10,6 @@ from torch import Tensor
 
 from mmdet.models.losses import accuracy
 from mmdet.models.utils import multi_apply
-from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
                          OptInstanceList)
@@ -18,6 +17,7 @@ from ..layers.grad_share import fork_with_grad_share
 from ..layers.score_fusion import (ScoreModeMixin, check_score_mode,
                                     check_vocabulary_scoring, fuse_probs)
 from ..utils.branch import build_clipjoint_parts
+from ..utils.captions import build_word_region_loss, caption_phrase_batch
 from ..utils.dist import reduce_mean_factor
 
 __all__ = ['ClipJointDenseMixin']
@@ -154,17 +154,9 @@ class ClipJointDenseMixin(ScoreModeMixin):
         self.neg_pos_ratio = int(neg_pos_ratio)
         self.score_mode = score_mode
         self.fuse_alpha = fuse_alpha
-        if loss_word_region and not hasattr(self.text_bank,
-                                            'encode_phrases'):
-            raise ValueError(
-                'loss_word_region embeds caption phrases with the text '
-                f"bank's phrase encoder, but the bank is a "
-                f'{type(self.text_bank).__name__}: use '
-                "text_bank=dict(type='PhraseTextBank', phrase_encoder=...).")
-        if caption_topk < 1:
-            raise ValueError(f'caption_topk={caption_topk} must be >= 1.')
-        self.loss_word_region = MODELS.build(loss_word_region) \
-            if loss_word_region else None
+        self.loss_word_region = build_word_region_loss(
+            loss_word_region, self.text_bank, type(self).__name__,
+            caption_topk)
         self.caption_topk = int(caption_topk)
         #: per-image target tuples, filled only inside _record_targets()
         self._target_sink: Optional[List[tuple]] = None
@@ -465,24 +457,8 @@ class ClipJointDenseMixin(ScoreModeMixin):
         # one (1, Cf, B * k, 1) map: each 1x1 conv is one GEMM
         emb = self.embed(picked.reshape(B * k, Cf).t()[None, :, :, None])
         regions = emb[0, :, :, 0].t().reshape(B, k, -1)
-        phrases = [
-            self.text_bank.known_phrases(s.metainfo.get('phrases', []))
-            for s in batch_data_samples
-        ]
-        P = max([len(p) for p in phrases] + [1])
-        D = regions.size(-1)
-        phrase_emb = regions.new_zeros(B, P, D)
-        phrase_mask = torch.zeros(B, P, dtype=torch.bool,
-                                  device=regions.device)
-        flat = [p for ps in phrases for p in ps]
-        if flat:
-            enc = self.text_bank.encode_phrases(flat, unknown='ignore')
-            start = 0
-            for i, ps in enumerate(phrases):
-                phrase_emb[i, :len(ps)] = enc[start:start + len(ps)].to(
-                    phrase_emb.dtype)
-                phrase_mask[i, :len(ps)] = True
-                start += len(ps)
+        phrase_emb, phrase_mask = caption_phrase_batch(
+            self.text_bank, batch_data_samples, regions)
         loss = self.loss_word_region(regions, None, phrase_emb, phrase_mask)
         return dict(loss_word_region=loss)
 

@@ -1,8 +1,9 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
-from .hybrid_detectors import (CaptionBatchMixin, HybridRTMDet,
-                               HybridSingleStageDetector, HybridYOLOX)
+from .hybrid_detectors import (CaptionBatchMixin, HybridFasterRCNN,
+                               HybridRTMDet, HybridSingleStageDetector,
+                               HybridYOLOX)
 
 __all__ = [
     'CaptionBatchMixin', 'HybridRTMDet', 'HybridYOLOX',
-    'HybridSingleStageDetector'
+    'HybridSingleStageDetector', 'HybridFasterRCNN'
 ]

@@ -3,15 +3,17 @@
 hybrid detection + caption supervision)."""
 from typing import Dict, Union
 
+import torch
 from torch import Tensor
 
-from mmdet.models.detectors import RTMDet, SingleStageDetector, YOLOX
+from mmdet.models.detectors import (FasterRCNN, RTMDet,
+                                    SingleStageDetector, YOLOX)
 from mmdet.registry import MODELS
 from mmdet.structures import SampleList
 
 __all__ = [
     'CaptionBatchMixin', 'HybridRTMDet', 'HybridYOLOX',
-    'HybridSingleStageDetector'
+    'HybridSingleStageDetector', 'HybridFasterRCNN'
 ]
 
 
@@ -23,9 +25,14 @@ class CaptionBatchMixin:
     ``MultiDataSampler`` + ``MultiDataAspectRatioBatchSampler``: each batch
     comes from one dataset). A caption sample carries
     ``metainfo['phrases']`` (:class:`CaptionPhraseDataset`); a batch of them
-    goes to ``bbox_head.loss_by_captions`` (e.g.
-    :class:`ClipJointDenseMixin`), any other batch to the stock loss.
+    goes to :meth:`caption_loss` (one-stage: ``bbox_head.loss_by_captions``
+    of :class:`ClipJointDenseMixin`), any other batch to the stock loss.
     """
+
+    def caption_loss(self, x, batch_data_samples: SampleList) -> dict:
+        """The word-region loss of a caption batch (one-stage: the
+        head's top-scoring locations are the regions)."""
+        return self.bbox_head.loss_by_captions(x, batch_data_samples)
 
     def loss(self, batch_inputs: Tensor,
              batch_data_samples: SampleList) -> Union[dict, list]:
@@ -45,7 +52,7 @@ class CaptionBatchMixin:
         kinds = {'phrases' in s.metainfo for s in batch_data_samples}
         if kinds == {True}:
             x = self.extract_feat(batch_inputs)
-            losses: Dict[str, Tensor] = self.bbox_head.loss_by_captions(
+            losses: Dict[str, Tensor] = self.caption_loss(
                 x, batch_data_samples)
             return losses
         if len(kinds) > 1:
@@ -70,3 +77,18 @@ class HybridYOLOX(CaptionBatchMixin, YOLOX):
 @MODELS.register_module()
 class HybridSingleStageDetector(CaptionBatchMixin, SingleStageDetector):
     """A :class:`SingleStageDetector` (e.g. YOLO11) with caption batches."""
+
+
+@MODELS.register_module()
+class HybridFasterRCNN(CaptionBatchMixin, FasterRCNN):
+    """:class:`~mmdet.models.detectors.FasterRCNN` with caption batches:
+    the regions of a caption image are its best RPN proposals."""
+
+    def caption_loss(self, x, batch_data_samples: SampleList) -> dict:
+        """RPN proposals (no RPN loss: a caption image has no boxes), then
+        :meth:`ClipJointRoIHead.loss_by_captions`."""
+        with torch.no_grad():
+            rpn_results_list = self.rpn_head.predict(
+                x, batch_data_samples, rescale=False)
+        return self.roi_head.loss_by_captions(x, rpn_results_list,
+                                              batch_data_samples)

@@ -1,13 +1,18 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """Faster R-CNN RoI head trained jointly with CLIP-style supervision."""
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
+import torch
 from torch import Tensor
 
 from mmdet.models.roi_heads import StandardRoIHead
 from mmdet.models.task_modules.samplers import SamplingResult
 from mmdet.registry import MODELS
+from mmdet.structures import SampleList
 from mmdet.structures.bbox import bbox2roi
+from mmdet.utils import InstanceList
+from ..layers.score_fusion import check_vocabulary_scoring
+from ..utils.captions import caption_phrase_batch
 
 __all__ = ['ClipJointRoIHead']
 
@@ -76,3 +81,51 @@ class ClipJointRoIHead(StandardRoIHead):
                                             labels, label_weights))
         bbox_results.update(loss_bbox=losses)
         return bbox_results
+
+    def loss_by_captions(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
+                         batch_data_samples: SampleList) -> Dict[str, Tensor]:
+        """Word-region alignment loss of a batch of image-caption pairs
+        (DetCLIPv2): each image's regions are its ``caption_topk``
+        best-scoring RPN proposals, embedded by the box head's branch.
+
+        Args:
+            x (tuple[Tensor]): Neck outputs.
+            rpn_results_list (list[:obj:`InstanceData`]): Per image, the
+                RPN's proposals (``bboxes`` (n, 4), highest score first).
+            batch_data_samples (list[:obj:`DetDataSample`]): With
+                ``metainfo['phrases']``.
+
+        Returns:
+            dict[str, Tensor]: ``loss_word_region``.
+        """
+        head = self.bbox_head
+        if head.loss_word_region is None:
+            raise ValueError(
+                'a caption batch (samples with metainfo["phrases"]) reached '
+                'the bbox head, whose loss_word_region is None: configure '
+                'loss_word_region or train on boxes only.')
+        check_vocabulary_scoring(head, training=True)
+        K = head.caption_topk
+        proposals = [r.bboxes[:K].detach() for r in rpn_results_list]
+        counts = [len(p) for p in proposals]
+        feats = self.bbox_roi_extractor(
+            x[:self.bbox_roi_extractor.num_inputs], bbox2roi(proposals))
+        if self.with_shared_head:
+            feats = self.shared_head(feats)
+        # no detection loss on caption images to bound the branch's
+        # gradient by: the fork passes it unbounded here
+        share, head.max_grad_share = head.max_grad_share, None
+        try:
+            emb = head.embed(head._branch_features(feats)[2])  # (sum n, D)
+        finally:
+            head.max_grad_share = share
+        B, D = len(proposals), emb.size(-1)
+        regions = emb.new_zeros(B, K, D)
+        region_mask = torch.zeros(B, K, dtype=torch.bool, device=emb.device)
+        for i, part in enumerate(emb.split(counts)):
+            regions[i, :len(part)] = part
+            region_mask[i, :len(part)] = True
+        phrase_emb, phrase_mask = caption_phrase_batch(
+            head.text_bank, batch_data_samples, regions)
+        return dict(loss_word_region=head.loss_word_region(
+            regions, region_mask, phrase_emb, phrase_mask))

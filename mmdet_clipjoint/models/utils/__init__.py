@@ -3,6 +3,7 @@ from .clip_text import (DEFAULT_TEMPLATES, ENSEMBLE_TEMPLATES,
                         build_clip_model, encode_class_names,
                         load_embeddings_file, save_embeddings_file)
 from .branch import build_clipjoint_parts
+from .captions import build_word_region_loss, caption_phrase_batch
 from .dist import all_gather_with_grad, reduce_mean_factor
 from .vocabularies import (load_vocabulary, vocabulary_embeddings,
                            vocabulary_names)
@@ -12,5 +13,6 @@ __all__ = [
     'DEFAULT_TEMPLATES', 'ENSEMBLE_TEMPLATES', 'build_clip_model',
     'encode_class_names', 'load_embeddings_file', 'save_embeddings_file',
     'all_gather_with_grad', 'reduce_mean_factor', 'build_clipjoint_parts', 'convert_yolo11_state_dict', 'yolo11_arch_of',
-    'load_vocabulary', 'vocabulary_embeddings', 'vocabulary_names'
+    'load_vocabulary', 'vocabulary_embeddings', 'vocabulary_names',
+    'build_word_region_loss', 'caption_phrase_batch'
 ]

@@ -15,6 +15,7 @@ from ...layers.grad_share import fork_with_grad_share
 from ...layers.score_fusion import (ScoreModeMixin, check_score_mode,
                                      check_vocabulary_scoring, fuse_probs)
 from ...utils.branch import build_clipjoint_parts
+from ...utils.captions import build_word_region_loss
 from ...utils.dist import reduce_mean_factor
 
 __all__ = ['ClipJointBBoxHead']
@@ -64,6 +65,12 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
         score_mode (str): ``det``, ``clip`` or ``fuse``.
         fuse_alpha (float): Weight of the contrastive probabilities in
             ``fuse`` mode.
+        loss_word_region (dict, optional): Config of a
+            :class:`WordRegionAlignmentLoss` for caption batches
+            (:meth:`ClipJointRoIHead.loss_by_captions`, DetCLIPv2); needs a
+            :class:`PhraseTextBank`. None: off.
+        caption_topk (int): Regions per caption image: its best-scoring
+            RPN proposals.
         **kwargs: Passed to :class:`Shared2FCBBoxHead`.
     """
 
@@ -78,6 +85,8 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
                  max_grad_share: Optional[float] = 1.0,
                  score_mode: str = 'det',
                  fuse_alpha: float = 0.5,
+                 loss_word_region: Optional[ConfigType] = None,
+                 caption_topk: int = 16,
                  **kwargs) -> None:
         super().__init__(**kwargs)
         check_score_mode(score_mode, fuse_alpha)
@@ -92,6 +101,9 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
         self.max_grad_share = max_grad_share
         self.score_mode = score_mode
         self.fuse_alpha = fuse_alpha
+        self.loss_word_region = build_word_region_loss(
+            loss_word_region, self.text_bank, 'the bbox head', caption_topk)
+        self.caption_topk = int(caption_topk)
 
     def _branch_features(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
         """The shared/convfc trunk of :class:`ConvFCBBoxHead.forward`.
