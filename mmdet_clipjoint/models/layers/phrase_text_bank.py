@@ -81,7 +81,12 @@ class PhraseTextBank(ContrastiveTextBank):
         self.embeddings.requires_grad_(False)
         self.init_description = \
             f'phrases of {type(self.phrase_encoder).__name__}'
-        self.encode_names(self.prompt_names)  # a clear error: unknown words
+        tokenize = getattr(self.phrase_encoder, 'tokenize', None)
+        if tokenize is not None:  # a clear error now for unknown words
+            for name in self.prompt_names:
+                if not tokenize(name, 'raise'):
+                    raise ValueError(f'class name {name!r} has no word of '
+                                     'the phrase encoder.')
 
     def encode_names(self, names: Sequence[str]) -> Tensor:
         """Phrase embeddings of class names, (C', D), L2-normalised."""
