@@ -54,7 +54,7 @@ OPEN_VOCAB_PRESETS: Dict[str, dict] = {
                   seeds=[0], pretrained=False, data_seed=0),
     'cpu': dict(num_det_train=600, num_caption_train=600, num_val=150,
                 img_size=128, caption_size=96, det_iters=300, batch=8,
-                seeds=[0, 1, 2], pretrained=True, data_seed=0),
+                seeds=[0, 1, 2, 3, 4], pretrained=True, data_seed=0),
 }
 
 
