@@ -75,3 +75,20 @@ clipjoint_optim_wrapper = dict(
 clipjoint_default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
 clipjoint_hooks = [dict(type='ClipJointHook'), dict(type='RNGStateHook')]
+
+# open vocabulary (configs/clipjoint_open_vocab/, DetCLIPv2): class names
+# as phrases of a learnable concept-word table (its words: those of the
+# class names) and the word-region loss of caption batches; give the bank
+# `class_names`
+clipjoint_phrase_text_bank = dict(
+    type='PhraseTextBank',
+    phrase_encoder=dict(type='ConceptWordTable', seed=0),
+    embed_dim=512,
+    background='learned',
+    temperature=0.07,
+    learn_temperature=True)
+clipjoint_word_region = dict(
+    loss_word_region=dict(
+        type='WordRegionAlignmentLoss', temperature=0.07, loss_weight=1.0),
+    caption_topk=16,  # regions per caption image
+    score_mode='clip')

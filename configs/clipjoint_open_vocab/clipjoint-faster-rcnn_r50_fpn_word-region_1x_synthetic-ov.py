@@ -14,21 +14,12 @@ model = dict(
     type='HybridFasterRCNN',
     roi_head=dict(
         bbox_head=dict(
+            _base_.clipjoint_word_region,
             num_classes=9,
             text_bank=dict(
+                _base_.clipjoint_phrase_text_bank,
                 _delete_=True,
-                type='PhraseTextBank',
-                class_names=_base_.ov_classes,
-                phrase_encoder=dict(type='ConceptWordTable', seed=0),
-                embed_dim=512,
-                background='learned',
-                temperature=0.07,
-                learn_temperature=True),
-            loss_word_region=dict(
-                type='WordRegionAlignmentLoss', temperature=0.07,
-                loss_weight=1.0),
-            caption_topk=16,
-            score_mode='clip')))
+                class_names=_base_.ov_classes))))
 
 train_dataloader = dict(_base_.ov_train_dataloader, _delete_=True)
 val_dataloader = dict(_base_.ov_val_dataloader, _delete_=True)
