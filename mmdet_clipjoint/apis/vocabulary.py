@@ -26,9 +26,19 @@ import torch
 from mmengine.logging import print_log
 from torch import Tensor
 
-__all__ = ['set_vocabulary', 'text_embeddings_for', 'read_class_names']
+__all__ = [
+    'set_vocabulary', 'text_embeddings_for', 'read_class_names',
+    'NoTextEmbeddings'
+]
 
 NamesLike = Union[str, Sequence[str]]
+
+
+class NoTextEmbeddings(ValueError, RuntimeError):
+    """Class names that no source could give embeddings: in no shipped
+    vocabulary, and no CLIP weights to encode them (a ``ValueError``: the
+    input lacks something; also a ``RuntimeError``, what this case raised
+    before)."""
 
 
 def read_class_names(path: str) -> Tuple[str, ...]:
@@ -141,13 +151,26 @@ def text_embeddings_for(names: Sequence[str],
         emb = encode_class_names(names, clip_model, clip_pretrained,
                                  templates)
     except Exception as e:
-        raise RuntimeError(
-            f'no shipped vocabulary names all {len(names)} classes, and '
-            f'encoding them with open_clip {clip_model} '
-            f'({clip_pretrained}) failed: {type(e).__name__}: {e}. Give '
-            '`embeddings` (a file from tools/dump_text_embeddings.py), a '
-            'local CLIP checkpoint as clip_pretrained, or names from a '
-            'shipped vocabulary.') from e
+        # one clear message instead of the hub client's long traceback
+        from ..models.utils.vocabularies import names_in_no_vocabulary
+        first_line = (str(e).splitlines() or [''])[0]
+        cause = f'{type(e).__name__}: {first_line}'
+        unknown = names_in_no_vocabulary(names) if source == 'auto' else ()
+        what = (f'{len(unknown)} of the {len(names)} class names are in no '
+                'shipped vocabulary (coco, lvis, objects365, voc): '
+                f'{list(unknown[:10])}{" ..." if len(unknown) > 10 else ""}'
+                ', and ' if unknown else f'{len(names)} class names: ')
+        raise NoTextEmbeddings(
+            f'{what}no CLIP weights could be loaded to encode them '
+            f'(open_clip {clip_model}, clip_pretrained={clip_pretrained!r}'
+            f': {cause}). Give their text embeddings in one of three ways: '
+            '(1) embeddings=<tensor (C\', D) or .pt / .npy file>; (2) a '
+            'names file with a dumped embeddings file: set_vocabulary('
+            "model, 'names.txt', 'emb.pt'), emb.pt made once with `python "
+            'tools/dump_text_embeddings.py names.txt --out emb.pt` on a '
+            'machine with CLIP weights; (3) clip_pretrained=PATH, a local '
+            'open_clip checkpoint file (e.g. open_clip_pytorch_model.bin).'
+        ) from None
     return emb.float(), f'open_clip {clip_model} ({clip_pretrained})'
 
 

@@ -217,6 +217,34 @@ def test_bad_inputs(synthetic_coco, tmp_path):
         set_vocabulary(MODELS.build(stock), ['dog'])
 
 
+def test_unknown_names_without_weights_give_one_clear_error(
+        synthetic_coco, tmp_path, monkeypatch):
+    """A name in no shipped vocabulary, no embeddings, the default CLIP tag
+    and no network: a short error listing that name and the three ways out,
+    not the hub client's traceback (no chained cause)."""
+    from mmdet_clipjoint.apis.vocabulary import NoTextEmbeddings
+    from mmdet_clipjoint.models.utils import clip_text
+    monkeypatch.setattr(clip_text, 'weights_host_reachable',
+                        lambda *a, **k: False)  # offline, even with network
+    model = _model('rtmdet', synthetic_coco, tmp_path)
+    with pytest.raises(NoTextEmbeddings) as info:
+        set_vocabulary(model, ['dog', 'some name no vocabulary has'])
+    msg = str(info.value)
+    assert msg.startswith("1 of the 2 class names are in no shipped "
+                          "vocabulary (coco, lvis, objects365, voc): "
+                          "['some name no vocabulary has']")
+    for way in ('(1) embeddings=', "(2) a names file with a dumped "
+                "embeddings file: set_vocabulary(model, 'names.txt', "
+                "'emb.pt')", 'tools/dump_text_embeddings.py',
+                '(3) clip_pretrained=PATH'):
+        assert way in msg
+    assert info.value.__cause__ is None and info.value.__suppress_context__
+    assert isinstance(info.value, ValueError)  # tools print it cleanly
+    # nothing was changed on the model
+    assert _head(model, 'rtmdet').text_bank.class_names == tuple(
+        synthetic_coco['classes'])
+
+
 def test_drift_penalty(synthetic_coco, tmp_path):
     """drift_weight adds loss_text_drift, 0 at the initialisation, growing
     as the bank moves, with a gradient towards the initial embeddings."""

@@ -45,14 +45,18 @@ class ContrastiveTextBank(BaseModule):
             :class:`ClipJointHook` when training / testing starts.
         prompt_aliases: Optional ``{class_name: text}`` used in the prompts
             instead of the raw name (e.g. ``{'pottedplant': 'potted
-            plant'}``); matching still uses ``class_names``.
+            plant'}``) and, with ``init_source='vocabulary'``, as the name
+            to look up in the vocabulary: the alias wins over the class's
+            own name, and an alias the vocabulary does not name is an
+            error. Matching with the dataset still uses ``class_names``.
         embed_dim: Width D of the joint space (512 for ViT-B/32).
         init_source: ``'vocabulary'``, ``'clip'``, ``'file'`` or
             ``'random'``.
         vocabulary: For ``'vocabulary'``: ``'coco'``, ``'lvis'``,
             ``'objects365'`` or ``'voc'`` (see
-            :mod:`mmdet_clipjoint.models.utils.vocabularies`; classes are
-            matched by name, ``prompt_aliases`` or VOC's COCO spelling).
+            :mod:`mmdet_clipjoint.models.utils.vocabularies`; a class is
+            looked up by its ``prompt_aliases`` entry when it has one, else
+            by its name, each also in VOC's COCO spelling).
         clip_model: open_clip architecture name for ``'clip'``.
         clip_pretrained: open_clip pretrained tag (``'openai'``) or a local
             checkpoint path; None means random CLIP weights (tests only).

@@ -5,8 +5,8 @@ from .clip_text import (DEFAULT_TEMPLATES, ENSEMBLE_TEMPLATES,
 from .branch import build_clipjoint_parts
 from .captions import build_word_region_loss, caption_phrase_batch
 from .dist import all_gather_with_grad, reduce_mean_factor
-from .vocabularies import (load_vocabulary, vocabulary_embeddings,
-                           vocabulary_names)
+from .vocabularies import (load_vocabulary, names_in_no_vocabulary,
+                           vocabulary_embeddings, vocabulary_names)
 from .yolo11_convert import convert_yolo11_state_dict, yolo11_arch_of
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     'encode_class_names', 'load_embeddings_file', 'save_embeddings_file',
     'all_gather_with_grad', 'reduce_mean_factor', 'build_clipjoint_parts', 'convert_yolo11_state_dict', 'yolo11_arch_of',
     'load_vocabulary', 'vocabulary_embeddings', 'vocabulary_names',
+    'names_in_no_vocabulary',
     'build_word_region_loss', 'caption_phrase_batch'
 ]

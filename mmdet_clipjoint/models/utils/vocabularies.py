@@ -20,7 +20,7 @@ from torch import Tensor
 
 __all__ = [
     'VOCABULARIES', 'VOCABULARY_DIR', 'vocabulary_names', 'load_vocabulary',
-    'vocabulary_embeddings'
+    'vocabulary_embeddings', 'names_in_no_vocabulary'
 ]
 
 VOCABULARY_DIR = osp.join(
@@ -42,12 +42,14 @@ VOCABULARIES: Dict[str, Tuple[str, str, str]] = {
 }
 #: other names of a vocabulary
 _ALIASES = {'voc': 'coco', 'o365': 'objects365', 'lvis_v1': 'lvis'}
-#: VOC class name -> its COCO name (the others are spelled alike)
+#: VOC class name (or its usual prompt text) -> its COCO name (the others
+#: are spelled alike)
 VOC_TO_COCO = {
     'aeroplane': 'airplane',
     'motorbike': 'motorcycle',
     'sofa': 'couch',
     'tvmonitor': 'tv',
+    'tv monitor': 'tv',
     'diningtable': 'dining table',
     'pottedplant': 'potted plant',
 }
@@ -123,9 +125,12 @@ def vocabulary_embeddings(
         aliases: Optional[Dict[str, str]] = None) -> Tensor:
     """Rows of a shipped vocabulary for ``class_names``, in their order.
 
-    A class is found by its name, by its entry in ``aliases`` (e.g. a
-    bank's ``prompt_aliases``: ``{'pottedplant': 'potted plant'}``) or, for
-    VOC's spellings, by its COCO name.
+    A class is looked up by its entry in ``aliases`` when it has one (e.g. a
+    bank's ``prompt_aliases``: ``{'pottedplant': 'potted plant'}``): the
+    alias wins over the class's own name, so ``{'car': 'sedan'}`` never
+    silently gives the ``car`` row. A class without an alias is looked up
+    by its name. Either is matched as written, with ``_`` read as a space,
+    or through VOC's spellings of COCO names (``tvmonitor`` = ``tv``).
 
     Args:
         name (str): The vocabulary (:func:`load_vocabulary`).
@@ -136,20 +141,34 @@ def vocabulary_embeddings(
         Tensor: (C, 512) L2-normalised float32 embeddings.
 
     Raises:
-        ValueError: classes the vocabulary does not name (listed).
+        ValueError: classes the vocabulary does not name, or aliases it
+            does not name (listed).
     """
     names, emb = load_vocabulary(name)
     index = {n: i for i, n in enumerate(names)}
     index.update({n.replace('_', ' '): i for i, n in enumerate(names)})
     aliases = dict(aliases or {})
-    rows, missing = [], []
+    rows, missing, bad_aliases = [], [], []
     for c in class_names:
-        for key in (c, aliases.get(c), VOC_TO_COCO.get(c)):
-            if key is not None and key in index:
-                rows.append(index[key])
+        key = aliases.get(c, c)
+        for k in (key, VOC_TO_COCO.get(key)):
+            if k is not None and k in index:
+                rows.append(index[k])
                 break
         else:
-            missing.append(c)
+            if c in aliases:
+                bad_aliases.append((c, key))
+            else:
+                missing.append(c)
+    if bad_aliases:
+        raise ValueError(
+            f'prompt_aliases map {len(bad_aliases)} class(es) to names the '
+            f'shipped {_canonical(name)!r} vocabulary does not have (class, '
+            f'alias): {bad_aliases[:8]}. An alias replaces the class\'s own '
+            'name in the look-up (it is what you wrote), so it must be a '
+            'name of the vocabulary: change or drop the alias, or use '
+            "init_source='clip' (open_clip; the alias is the prompt text) "
+            "or 'file' (tools/dump_text_embeddings.py --alias).")
     if missing:
         raise ValueError(
             f'the shipped {_canonical(name)!r} vocabulary does not name '
@@ -159,3 +178,15 @@ def vocabulary_embeddings(
             "init_source='clip' (open_clip) / 'file' "
             '(tools/dump_text_embeddings.py) for these classes.')
     return emb[rows].clone()
+
+
+def names_in_no_vocabulary(class_names: Sequence[str]) -> Tuple[str, ...]:
+    """The names of ``class_names`` that no shipped vocabulary has (looked
+    up as :func:`vocabulary_embeddings` does, without aliases), in order."""
+    known = set()
+    for voc in VOCABULARIES:
+        names = load_vocabulary(voc)[0]
+        known.update(names)
+        known.update(n.replace('_', ' ') for n in names)
+    return tuple(c for c in class_names
+                 if c not in known and VOC_TO_COCO.get(c) not in known)

@@ -110,6 +110,27 @@ def test_unknown_vocabulary_and_unnamed_classes_are_refused():
         _bank(class_names=['dog', 'red circle'], vocabulary='coco')
 
 
+def test_an_alias_wins_over_the_class_name():
+    """prompt_aliases is what the user wrote: with a shipped vocabulary it
+    is looked up instead of the class's own name, and an alias the
+    vocabulary does not name is an error (not the name's row, silently)."""
+    _, coco = V.load_vocabulary('coco')
+    rows = [CocoDataset.METAINFO['classes'].index(n) for n in ('dog', 'truck')]
+    bank = _bank(class_names=['dog', 'car'], vocabulary='coco',
+                 prompt_aliases=dict(car='truck'))
+    torch.testing.assert_close(bank.embeddings.data, coco[rows])
+    with pytest.raises(ValueError, match=r"prompt_aliases map 1 class\(es\) "
+                       r"to names the shipped 'coco' vocabulary does not "
+                       r"have \(class, alias\): \[\('car', 'sedan'\)\]"):
+        _bank(class_names=['dog', 'car'], vocabulary='coco',
+              prompt_aliases=dict(car='sedan'))
+    # VOC's own prompt text keeps serving (tv monitor is COCO's tv)
+    emb = V.vocabulary_embeddings('voc', ['tvmonitor'],
+                                  dict(tvmonitor='tv monitor'))
+    torch.testing.assert_close(
+        emb, coco[[CocoDataset.METAINFO['classes'].index('tv')]])
+
+
 def test_a_damaged_file_is_refused(tmp_path, monkeypatch):
     fname = V.VOCABULARIES['coco'][0]
     arr = np.load(osp.join(V.VOCABULARY_DIR, fname))
