@@ -44,6 +44,7 @@ import mmdet_clipjoint  # noqa: F401
 from mmdet_clipjoint.benchmark import (CLIPJOINT_VARIANTS, DETECTORS, PRESETS,
                                        SETTINGS, check_methods,
                                        run_accuracy_benchmark)
+from mmdet_clipjoint.utils.cli import positive_int
 
 
 def parse_args(argv=None):
@@ -63,8 +64,8 @@ def parse_args(argv=None):
     p.add_argument('--settings', nargs='+', default=None,
                    choices=list(SETTINGS))
     p.add_argument('--seeds', nargs='+', type=int, default=None)
-    p.add_argument('--iters', type=int, default=None,
-                   help='override the iterations of every run')
+    p.add_argument('--iters', type=positive_int, default=None,
+                   help='override the iterations of every run (>= 1)')
     p.add_argument('--pretrained', action=argparse.BooleanOptionalAction,
                    default=None,
                    help='initialise backbone + neck from the synthetic '

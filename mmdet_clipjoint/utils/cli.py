@@ -5,7 +5,10 @@ import argparse
 import sys
 from typing import Callable, Iterator
 
-__all__ = ['doc_parser', 'add_cfg_options', 'run_main', 'iter_config_dicts']
+__all__ = [
+    'doc_parser', 'add_cfg_options', 'run_main', 'iter_config_dicts',
+    'positive_int'
+]
 
 
 def doc_parser(doc: str) -> argparse.ArgumentParser:
@@ -16,6 +19,25 @@ def doc_parser(doc: str) -> argparse.ArgumentParser:
         description=parts[0],
         epilog=parts[2] if len(parts) > 2 else None,
         formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
+def positive_int(text: str) -> int:
+    """An ``argparse`` type: an integer >= 1 (``--iters 0`` is refused at
+    parsing, before any work, instead of being read as "not given" or
+    failing deep inside a run).
+
+    Raises:
+        argparse.ArgumentTypeError: not an integer, or < 1.
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not an integer') from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f'must be at least 1, got {value}')
+    return value
 
 
 def add_cfg_options(parser: argparse.ArgumentParser) -> None:

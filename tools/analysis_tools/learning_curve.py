@@ -25,6 +25,7 @@ import mmdet_clipjoint  # noqa: F401
 from mmdet_clipjoint.benchmark import (CLIPJOINT_VARIANTS, DETECTORS, PRESETS,
                                        SETTINGS)
 from mmdet_clipjoint.benchmark.learning_curve import learning_curve
+from mmdet_clipjoint.utils.cli import positive_int
 
 
 def parse_args(argv=None):
@@ -36,9 +37,9 @@ def parse_args(argv=None):
     p.add_argument('--preset', default='cpu', choices=list(PRESETS),
                    help='data, batch size, stress and initialisation of '
                    'this benchmark preset')
-    p.add_argument('--iters', type=int, default=None,
+    p.add_argument('--iters', type=positive_int, default=None,
                    help='default: twice the preset\'s schedule')
-    p.add_argument('--val-interval', type=int, default=None,
+    p.add_argument('--val-interval', type=positive_int, default=None,
                    help='default: --iters / 6')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--pretrained', action=argparse.BooleanOptionalAction,

@@ -19,12 +19,13 @@ import mmdet_clipjoint  # noqa: F401
 from mmdet_clipjoint.benchmark.experiments import build_experiment_cfg
 from mmdet_clipjoint.datasets import make_synthetic_dataset
 from mmdet_clipjoint.models.layers import set_score_mode
+from mmdet_clipjoint.utils.cli import positive_int
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     p.add_argument('--detector', default='frcnn', choices=['frcnn', 'rtmdet'])
-    p.add_argument('--iters', type=int, default=60)
+    p.add_argument('--iters', type=positive_int, default=60)
     p.add_argument('--lr', type=float, default=0.005)
     p.add_argument('--batch-size', type=int, default=4)
     p.add_argument('--img-size', type=int, default=160)
