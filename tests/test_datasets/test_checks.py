@@ -71,7 +71,7 @@ def test_val_file_may_have_no_boxes_but_must_exist(synthetic_coco,
     path = _rewrite(data, 'val', dict(ann, annotations=[]))
     counts = check_coco_annotation_file(path, 'val')
     assert counts == dict(images=len(ann['images']), annotations=0,
-                          images_with_boxes=0)
+                          images_with_boxes=0, degenerate_boxes=0)
     with pytest.raises(FileNotFoundError, match='val annotation file .* '
                        'does not exist'):
         check_coco_annotation_file(path + '.missing', 'val')

@@ -13,6 +13,7 @@ from mmengine.runner import BaseLoop, find_latest_checkpoint
 
 from mmdet.registry import HOOKS
 from ...models.layers import ContrastiveTextBank
+from ..data_checks import check_run_data
 
 __all__ = ['ClipJointHook', 'check_class_names']
 
@@ -62,14 +63,25 @@ class ClipJointHook(Hook):
       list), says so, keeps the configured initialisation and leaves that
       bank's weights out of the load (``after_load_checkpoint``).
 
+    It also checks the run's COCO-format annotation files (no images, a
+    training split without boxes, unknown category ids and duplicated image
+    ids are errors that name the file and the first offending record;
+    zero / negative-size boxes a one-line warning): mmengine's ``Runner``
+    does so before it builds each dataset
+    (:mod:`mmdet_clipjoint.engine.data_checks`), and ``before_run`` covers
+    loops built otherwise, once per file.
+
     Args:
         check_classes (bool): Do the class-name check. Defaults to True.
+        check_data (bool): Check the annotation files. Defaults to True.
     """
 
     priority = 'VERY_HIGH'
 
-    def __init__(self, check_classes: bool = True) -> None:
+    def __init__(self, check_classes: bool = True,
+                 check_data: bool = True) -> None:
         self.check_classes = check_classes
+        self.check_data = check_data
         #: banks of load_from left out of the load: {module path: why}
         self._dropped = {}
 
@@ -160,6 +172,12 @@ class ClipJointHook(Hook):
         banks = self._banks(runner)
         if not banks:
             return
+        if self.check_data:
+            for name, split in (('_train_loop', 'train'), ('_val_loop', 'val'),
+                                ('_test_loop', 'test')):
+                loop = getattr(runner, name, None)
+                if isinstance(loop, BaseLoop):
+                    check_run_data(runner, split, loop.dataloader)
         if self.check_classes:
             for name in ('_train_loop', '_val_loop', '_test_loop'):
                 loop = getattr(runner, name, None)
