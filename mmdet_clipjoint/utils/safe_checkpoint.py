@@ -192,8 +192,8 @@ def _loading_path() -> str:
         frame = frame.f_back
     if 'resume' in names:
         return 'resume'
-    if 'init_detector' in names:
-        return 'inference'
+    if 'init_detector' in names or '_load_weights_to_model' in names:
+        return 'inference'  # init_detector / DetInferencer
     if 'load_or_resume' in names:
         return 'load_from' if 'train' in names else 'evaluate'
     return 'other'
