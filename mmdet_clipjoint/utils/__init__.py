@@ -3,6 +3,7 @@ from .checkpoint_match import (ALLOW_PARTIAL_ENV, CheckpointMismatchError,
                                allow_partial_checkpoint,
                                check_checkpoint_coverage, checkpoint_coverage,
                                register_checkpoint_match_check)
+from .data_files import MissingDataFileError, register_missing_data_hint
 from .safe_checkpoint import (checkpoint_safe_globals,
                               register_checkpoint_safe_globals)
 from .small_config import shrink_config
@@ -11,5 +12,6 @@ __all__ = [
     'checkpoint_safe_globals', 'register_checkpoint_safe_globals',
     'shrink_config', 'ALLOW_PARTIAL_ENV', 'CheckpointMismatchError',
     'allow_partial_checkpoint', 'check_checkpoint_coverage',
-    'checkpoint_coverage', 'register_checkpoint_match_check'
+    'checkpoint_coverage', 'register_checkpoint_match_check',
+    'MissingDataFileError', 'register_missing_data_hint'
 ]

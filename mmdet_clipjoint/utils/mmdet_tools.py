@@ -9,9 +9,10 @@ Multi-process runs on machines without CUDA (e.g. ``torchrun
 when CUDA is unavailable :func:`run_mmdet_tool` skips the former, leaves
 DDP's ``device_ids`` unset and switches an ``nccl`` backend to ``gloo``.
 
-Another model's checkpoint (:mod:`.checkpoint_match`) ends the run with
-``test.py: error: <message>`` instead of a traceback (``mim`` runs mmdet's
-scripts directly and shows the same message under a traceback).
+Another model's checkpoint (:mod:`.checkpoint_match`) and a missing COCO
+annotation file (:mod:`.data_files`) end the run with ``test.py: error:
+<message>`` instead of a traceback (``mim`` runs mmdet's scripts directly
+and shows the same message under a traceback).
 """
 import os.path as osp
 import runpy
@@ -95,11 +96,12 @@ def run_mmdet_tool(name: str, argv=None) -> None:
         if not torch.cuda.is_available():
             _cpu_distributed_shim()
     from .checkpoint_match import CheckpointMismatchError
+    from .data_files import MissingDataFileError
     old_argv = sys.argv
     sys.argv = [path] + argv
     try:
         runpy.run_path(path, run_name='__main__')
-    except CheckpointMismatchError as e:
+    except (CheckpointMismatchError, MissingDataFileError) as e:
         # the message says what is wrong and what to do: no traceback
         sys.exit(f'{name}: error: {e}')
     finally:
