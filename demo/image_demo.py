@@ -69,11 +69,10 @@ def main(argv=None) -> Dict:
 
     import mmdet_clipjoint  # noqa: F401  registers the ClipJoint modules
     from mmdet.apis import DetInferencer
-    from mmdet_clipjoint.apis import name_prediction_labels
+    from mmdet_clipjoint.apis import check_image_input, name_prediction_labels
     from mmdet_clipjoint.models.layers import ScoreModeMixin, set_score_mode
 
-    if not osp.exists(args.img) and '://' not in args.img:
-        raise FileNotFoundError(f'{args.img} does not exist.')
+    check_image_input(args.img)  # a folder without images, a non-image
     if args.weights is None:
         warnings.warn('No --weights given: the detector is randomly '
                       'initialised and its detections are meaningless.')

@@ -64,10 +64,10 @@ def main(argv=None) -> Dict:
 
     import mmdet_clipjoint  # noqa: F401  registers the ClipJoint modules
     from mmdet.apis import DetInferencer
-    from mmdet_clipjoint.apis import name_prediction_labels, set_vocabulary
+    from mmdet_clipjoint.apis import (check_image_input,
+                                      name_prediction_labels, set_vocabulary)
 
-    if not osp.exists(args.img):
-        raise FileNotFoundError(f'{args.img} does not exist.')
+    check_image_input(args.img)  # a folder without images, a non-image
     if not osp.isfile(args.weights):
         raise FileNotFoundError(f'checkpoint {args.weights} not found.')
     cfg = Config.fromfile(args.config)
