@@ -29,7 +29,7 @@ from torch import Tensor
 from .onnx_export import INPUT_NAME, META_KEY, OUTPUT_NAMES
 
 __all__ = ['ONNXDetector', 'read_onnx_meta', 'preprocess_image',
-           'random_inputs', 'compare_with_pytorch']
+           'random_inputs', 'compare_with_pytorch', 'check_onnx_file']
 
 _INSTALL_HINT = ('running an exported model needs onnxruntime: '
                  'pip install "mmdet_clipjoint[deploy]" (onnx + onnxruntime).')
@@ -43,6 +43,38 @@ def _import_ort():
     except ImportError as e:  # pragma: no cover - depends on the env
         raise ImportError(_INSTALL_HINT) from e
     return onnxruntime
+
+
+def check_onnx_file(path: str) -> None:
+    """Raise a clear error for a file that is not an ONNX model.
+
+    A PyTorch checkpoint (a ``.pth``: a zip archive or a pickle) is named
+    as such, with the export command (other files are left to
+    onnxruntime, whose refusal :class:`ONNXDetector` words as an error
+    naming the file).
+
+    Raises:
+        FileNotFoundError: No such file.
+        ValueError: A PyTorch checkpoint.
+    """
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'ONNX model {path} does not exist.')
+    with open(path, 'rb') as f:
+        head = f.read(4)
+    is_ckpt = head[:1] == b'\x80'  # a pickle (torch.save before 1.6)
+    if head == b'PK\x03\x04':  # torch.save's zip holds <name>/data.pkl
+        import zipfile
+        try:
+            with zipfile.ZipFile(path) as z:
+                is_ckpt = any(n.endswith('data.pkl') for n in z.namelist())
+        except zipfile.BadZipFile:
+            pass
+    if is_ckpt:
+        raise ValueError(
+            f'{path!r} is a PyTorch checkpoint (torch.save\'s zip / pickle '
+            'format), not an ONNX model. Export it first: python '
+            'tools/deployment/export_onnx.py CONFIG '
+            f'{path} --out model.onnx, then run model.onnx.')
 
 
 def read_onnx_meta(custom_metadata: Dict[str, str], path: str = '') -> dict:
@@ -84,6 +116,11 @@ def preprocess_image(img: ImageType, meta: dict) -> Tuple[np.ndarray, dict]:
         if not osp.isfile(img):
             raise FileNotFoundError(f'image {img} does not exist.')
         path, img = img, mmcv.imread(img, channel_order='bgr')
+        if img is None:
+            raise ValueError(
+                f'{path!r} ({osp.getsize(path)} bytes) is not an image that '
+                'OpenCV can read: give a JPEG, PNG, BMP, PPM/PGM, TIFF or '
+                'WebP file.')
     if not isinstance(img, np.ndarray) or img.ndim != 3 or \
             img.shape[2] != 3:
         raise ValueError(
@@ -157,13 +194,18 @@ class ONNXDetector:
                  nms_pre: Optional[int] = None,
                  num_threads: Optional[int] = None) -> None:
         ort = _import_ort()
-        if not osp.isfile(path):
-            raise FileNotFoundError(f'ONNX model {path} does not exist.')
         opts = ort.SessionOptions()
         if num_threads is not None:
             opts.intra_op_num_threads = int(num_threads)
-        self.session = ort.InferenceSession(
-            path, sess_options=opts, providers=['CPUExecutionProvider'])
+        check_onnx_file(path)
+        try:
+            self.session = ort.InferenceSession(
+                path, sess_options=opts, providers=['CPUExecutionProvider'])
+        except Exception as e:  # onnxruntime's InvalidProtobuf / Fail
+            raise ValueError(
+                f'onnxruntime cannot load {path!r} as an ONNX model '
+                f'({type(e).__name__}: {str(e).strip()[:300]}). Give a '
+                'file written by tools/deployment/export_onnx.py.') from None
         self.meta = read_onnx_meta(
             self.session.get_modelmeta().custom_metadata_map, path)
         cfg = self.meta['test_cfg']

@@ -34,7 +34,9 @@ def parse_args(argv=None) -> argparse.Namespace:
 
 def main(argv=None):
     args = parse_args(argv)
+    from mmdet_clipjoint.apis import check_image_file
     from mmdet_clipjoint.deployment import ONNXDetector
+    check_image_file(args.img)
     det = ONNXDetector(args.model, score_thr=args.score_thr,
                        nms_iou=args.nms_iou)
     sample = det(args.img)

@@ -172,6 +172,9 @@ def yolo11_arch_of(state_dict: Dict[str, Tensor],
     return arch, int(num_classes)
 
 
+def _first_line(e: BaseException) -> str:
+    return (str(e).strip().splitlines() or [''])[0][:200]
+
 
 def load_ultralytics_state_dict(path: str) -> Dict[str, Tensor]:
     """The detection state dict in an Ultralytics checkpoint file.
@@ -192,9 +195,28 @@ def load_ultralytics_state_dict(path: str) -> Dict[str, Tensor]:
     import torch
     if not osp.isfile(path):
         raise FileNotFoundError(f'no checkpoint at {path!r}')
+    not_a_checkpoint = (
+        f'{path!r} ({osp.getsize(path)} bytes) is not a PyTorch checkpoint '
+        'that torch.load can read (neither a zip archive written by '
+        'torch.save nor a pickle; maybe another format, or a truncated or '
+        'partly downloaded file). Give an Ultralytics YOLO11 checkpoint '
+        '(yolo11n.pt ... yolo11x.pt, from the Ultralytics releases) or a '
+        'state dict saved with torch.save(model.state_dict(), f)')
+    with open(path, 'rb') as f:
+        head = f.read(4)
+    # torch.save writes a zip archive (PK..), older torch a pickle (0x80)
+    if not (head == b'PK\x03\x04' or head[:1] == b'\x80'):
+        raise ValueError(f'{not_a_checkpoint} (it starts with {head!r}).')
     try:
         obj = torch.load(path, map_location='cpu', weights_only=True)
-    except pickle.UnpicklingError as safe_err:  # pickled model objects
+    except pickle.UnpicklingError as safe_err:
+        from ...utils.safe_checkpoint import _refused_global
+        if _refused_global(str(safe_err)) is None:
+            # not a refused class (model objects) but a broken pickle
+            detail = str(safe_err).strip().splitlines()[-1][:200]
+            raise ValueError(f'{not_a_checkpoint} (torch said: {detail}).'
+                             ) from None
+        # pickled model objects
         try:
             import ultralytics  # noqa: F401
         except ImportError:
@@ -207,6 +229,10 @@ def load_ultralytics_state_dict(path: str) -> Dict[str, Tensor]:
                 'YOLO(\'yolo11n.pt\').model.state_dict(), \'sd.pt\')"'
             ) from safe_err
         obj = torch.load(path, map_location='cpu', weights_only=False)
+    except (RuntimeError, EOFError, ValueError, KeyError) as e:
+        # e.g. a zip that is not torch's, an empty or truncated file
+        raise ValueError(f'{not_a_checkpoint} (torch said: '
+                         f'{type(e).__name__}: {_first_line(e)}).') from None
     if isinstance(obj, dict) and ('model' in obj or 'ema' in obj):
         obj = obj.get('ema') or obj['model']
     if hasattr(obj, 'state_dict'):
