@@ -10,14 +10,23 @@ boxes of only some classes, caption images naming every class, val with all
 boxes; configs/_base_/datasets/synthetic_open_vocab.py reads it):
     python tools/make_synthetic_dataset.py data/synthetic_open_vocab \\
         --captions --num-train 600 --num-caption-train 600 --num-val 150
+
+With ``--emoji``: the semantic world instead (COCO names drawn as Noto Color
+Emoji; ``--classes`` are COCO names, default the semantic benchmark's 15;
+``--unlabelled`` classes get no training box; ``--font`` / ``--art-dir``
+choose the art):
+    python tools/make_synthetic_dataset.py data/semantic --emoji \\
+        --num-train 600 --num-val 150 --img-size 160
 """
 import argparse
 import json
 import os.path as osp
 
+from mmdet_clipjoint.benchmark.semantic import SEMANTIC_CLASSES
 from mmdet_clipjoint.datasets import (SYNTHETIC_CLASSES,
                                       SYNTHETIC_OPEN_VOCAB_CLASSES,
                                       SYNTHETIC_OPEN_VOCAB_UNSEEN,
+                                      make_semantic_dataset,
                                       make_synthetic_caption_dataset,
                                       make_synthetic_dataset)
 
@@ -52,7 +61,21 @@ def parse_args(argv=None):
                    help='with --captions: the classes that get training '
                    'boxes (default: all but '
                    f'{list(SYNTHETIC_OPEN_VOCAB_UNSEEN)})')
+    p.add_argument('--emoji', action='store_true',
+                   help='the semantic world: COCO names drawn as emoji '
+                   f'(default classes: {list(SEMANTIC_CLASSES)})')
+    p.add_argument('--unlabelled', nargs='+', default=(),
+                   help='with --emoji: classes drawn without training boxes')
+    p.add_argument('--font', default=None,
+                   help='with --emoji: path of NotoColorEmoji.ttf')
+    p.add_argument('--art-dir', default=None,
+                   help='with --emoji: a folder of PNGs named by code point '
+                   '(1f68c.png) instead of the font')
     args = p.parse_args(argv)
+    if args.emoji and (args.captions or args.voc):
+        p.error('--emoji cannot be combined with --captions or --voc')
+    if not args.emoji and (args.unlabelled or args.font or args.art_dir):
+        p.error('--unlabelled, --font and --art-dir need --emoji')
     if args.captions and args.voc:
         p.error('--voc is not available with --captions')
     if not args.captions and args.box_classes:
@@ -63,7 +86,15 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     size = args.img_size * 2 if len(args.img_size) == 1 else args.img_size
-    if args.captions:
+    if args.emoji:
+        info = make_semantic_dataset(
+            args.out_dir, args.classes or SEMANTIC_CLASSES, args.num_train,
+            args.num_val, tuple(size[:2]),
+            objects_per_image=tuple(args.objects),
+            distractors=args.distractors, seed=args.seed,
+            unlabelled_classes=args.unlabelled, font=args.font,
+            art_dir=args.art_dir)
+    elif args.captions:
         info = make_synthetic_caption_dataset(
             args.out_dir, args.classes, args.box_classes, args.num_train,
             args.num_caption_train, args.num_val, tuple(size[:2]),

@@ -30,7 +30,7 @@ MMCV_VERSION=2.1.0
 BUILD_TOOLS=("setuptools>=77.0.3,<81" "wheel" "ninja")
 
 STEP="start"
-N_STEPS=6
+N_STEPS=7
 on_error() {
     echo "" >&2
     echo "ERROR: make setup failed in step: $STEP" >&2
@@ -146,6 +146,29 @@ else
 fi
 
 # --------------------------------------------------------------------------
-step 6 "pip check"
+step 6 "emoji font (fonts-noto-color-emoji: the semantic benchmark's pictures)"
+font_found() {
+    [ -n "${MMDET_CLIPJOINT_EMOJI_FONT:-}" ] && [ -f "$MMDET_CLIPJOINT_EMOJI_FONT" ] && return 0
+    for f in /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf /usr/share/fonts/noto/NotoColorEmoji.ttf \
+             /usr/share/fonts/google-noto-emoji/NotoColorEmoji.ttf /usr/share/fonts/noto-emoji/NotoColorEmoji.ttf; do
+        [ -f "$f" ] && return 0
+    done
+    return 1
+}
+if font_found; then
+    skip "Noto Color Emoji"
+elif [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "    installing with apt-get (log: $LOG)"
+    { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq fonts-noto-color-emoji; } >>"$LOG" 2>&1 \
+        || echo "    WARNING: apt-get could not install fonts-noto-color-emoji (see $LOG)"
+fi
+if ! font_found; then
+    echo "    WARNING: Noto Color Emoji is not installed, so the semantic benchmark (and its"
+    echo "    tests) cannot draw its images. Install it as root: apt-get install fonts-noto-color-emoji"
+    echo "    (Fedora: google-noto-emoji-color-fonts), or set MMDET_CLIPJOINT_EMOJI_FONT=/path/to/NotoColorEmoji.ttf."
+fi
+
+# --------------------------------------------------------------------------
+step 7 "pip check"
 py -m pip check 2>&1 | tee -a "$LOG" | sed 's/^/    /'
 echo "setup complete: activate with 'source .venv/bin/activate'"

@@ -228,6 +228,7 @@ def run_accuracy_benchmark(preset_name: str,
         return []
     # seed-major order: an interrupted benchmark (re-runs skip finished
     # runs) still holds complete method comparisons for the first seeds
+    methods = methods or preset['methods']
     plan = [(det, m, s, seed) for seed in seeds for s in settings
             for det in detectors
             for m in (methods or DETECTORS[det]['methods'])

@@ -28,12 +28,18 @@ from .stats import format_paired, paired_diff
 
 __all__ = [
     'METHOD_NAMES', 'summarise', 'fmt', 'write_report', 'instances_line',
-    'paired_lines', 'methods_of', 'load_runs', 'ablation_table'
+    'paired_lines', 'methods_of', 'load_runs', 'ablation_table',
+    'BANK_ARMS'
 ]
 
 #: how the report names the methods
 METHOD_NAMES = dict(stock='stock (CE)', normed='NormedLinear',
                     seesaw='Seesaw', clipjoint='ClipJoint')
+#: the text-bank arms of the semantic presets (the prior's controls: random
+#: and permuted rows; a frozen CLIP bank; centred CLIP rows): ClipJoint with
+#: its learnable CLIP rows is compared with each, paired by seed
+BANK_ARMS = ('clipjoint-random-text', 'clipjoint-permuted',
+             'clipjoint-frozen-text', 'clipjoint-centred')
 #: the fields that identify a run
 RUN_KEY = ('detector', 'method', 'setting', 'seed')
 
@@ -186,16 +192,19 @@ def paired_lines(runs, settings):
     """Each method minus the stock detector, then ClipJoint minus each
     long-tail peer (NormedLinear, Seesaw), paired by seed."""
     return _minus_lines(runs, settings, 'stock') + _minus_lines(
-        runs, settings, ('normed', 'seesaw'))
+        runs, settings, ('normed', 'seesaw')) + _minus_lines(
+            runs, settings, BANK_ARMS, only='clipjoint')
 
 
-def _minus_lines(runs, settings, reference):
+def _minus_lines(runs, settings, reference, only=None):
     """Methods minus ``reference`` (a method, or a tuple of peers that the
     ClipJoint runs are compared with), paired by seed.
 
     The seeds share data, stress and initialisation, so the per-seed
     difference is a sharper comparison than two overlapping mean +- std
-    (:func:`mmdet_clipjoint.benchmark.stats.paired_diff`).
+    (:func:`mmdet_clipjoint.benchmark.stats.paired_diff`). ``only``: the
+    one method compared with a tuple of references (default: every
+    ClipJoint variant).
     """
     by_key = {(r['detector'], r['method'], r['setting'], r['seed']):
               r['summary'] for r in runs}
@@ -207,7 +216,8 @@ def _minus_lines(runs, settings, reference):
             pairs += [(det, m, 'stock') for m in methods if m != 'stock']
         else:
             pairs += [(det, m, ref) for ref in reference for m in methods
-                      if m in CLIPJOINT_VARIANTS]
+                      if m in CLIPJOINT_VARIANTS and m not in reference and
+                      (only is None or m == only)]
     for det, method, ref in pairs:
         cells, seen = [], False
         for s in settings:
@@ -228,6 +238,8 @@ def _minus_lines(runs, settings, reference):
     if not lines:
         return []
     title = ('Minus the stock detector' if reference == 'stock' else
+             'ClipJoint (learnable CLIP rows) minus the other text banks'
+             if reference == BANK_ARMS else
              'ClipJoint minus the long-tail peers')
     return [
         '', f'### {title}, paired by seed (x 100)', '',

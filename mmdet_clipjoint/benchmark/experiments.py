@@ -86,6 +86,16 @@ CLIPJOINT_VARIANTS: Dict[str, dict] = {
     'clipjoint-drift1': dict(text_bank=dict(drift_weight=1.0)),
     # narrower projection MLP (hidden width)
     'clipjoint-proj128': dict(proj_hidden=128),
+    # the semantic benchmark's controls of the CLIP prior (its presets start
+    # the bank from the shipped CLIP rows): a random bank, and the CLIP rows
+    # deranged among the classes (same statistics, no meaning); the special
+    # key ``text_rows`` names a rows file of the benchmark data
+    # (mmdet_clipjoint.benchmark.semantic.write_text_rows)
+    'clipjoint-random-text': dict(text_bank=dict(init_source='random')),
+    'clipjoint-permuted': dict(text_rows='permuted'),
+    # remedy: the CLIP rows centred on the vocabulary's mean (opens the
+    # narrow cone of CLIP text, keeps the relative semantics)
+    'clipjoint-centred': dict(text_rows='centred'),
 }
 
 #: setting -> training-set stress (wrappers from mmdet_clipjoint.datasets).
@@ -118,6 +128,7 @@ def build_experiment_cfg(detector: str,
                          flip_map: Optional[Dict[str, str]] = None,
                          class_order: Optional[Sequence[str]] = None,
                          subsample_long_tail: bool = True,
+                         text_init: Optional[dict] = None,
                          **shrink) -> Config:
     """Config of one run.
 
@@ -148,6 +159,11 @@ def build_experiment_cfg(detector: str,
             ``data``'s training set with ``LongTailDataset`` (default);
             False when ``data`` is already long-tailed (a generated long
             tail, see ``mmdet_clipjoint.benchmark.presets``).
+        text_init: Keys of the text bank's initialisation (e.g.
+            ``dict(init_source='vocabulary', vocabulary='coco')``) when no
+            ``clip_pretrained`` is given; default: a random bank. A
+            variant's own ``text_bank`` keys and ``text_rows`` (a rows
+            file named in ``data['text_rows']``) override it.
         **shrink: Passed to :func:`shrink_config` (img_size, max_iters,
             batch_size, lr, ...).
     """
@@ -179,16 +195,31 @@ def build_experiment_cfg(detector: str,
     if is_clipjoint:
         delta = dict(CLIPJOINT_VARIANTS[method])
         paramwise = delta.pop('paramwise', None)
+        rows = delta.pop('text_rows', None)
+        # the run's text init first, so that a variant's keys override it
+        for bank in _text_banks(cfg.model):
+            if clip_pretrained:
+                bank.update(init_source='clip', clip_pretrained=clip_pretrained)
+            elif text_init:
+                bank.update(copy.deepcopy(text_init))
+            else:
+                bank.update(init_source='random')
+            if rows is not None:
+                files = data.get('text_rows') or {}
+                if rows not in files:
+                    raise ValueError(
+                        f'method {method!r} needs the {rows!r} text rows of '
+                        'the benchmark data (data["text_rows"]), which only '
+                        'the semantic presets write; this data has '
+                        f'{sorted(files)}.')
+                bank.update(init_source='file',
+                            embeddings_file=osp.join(data['data_root'],
+                                                     files[rows]))
         for head in _clipjoint_heads(cfg.model):
             _merge(head, delta)
         if paramwise:
             _merge(cfg.optim_wrapper.setdefault('paramwise_cfg', {})
                    .setdefault('custom_keys', {}), paramwise)
-        for bank in _text_banks(cfg.model):
-            if clip_pretrained:
-                bank.update(init_source='clip', clip_pretrained=clip_pretrained)
-            else:
-                bank.update(init_source='random')
     stress = SETTINGS[setting]
     ds = cfg.train_dataloader.dataset
     if 'imbalance_ratio' in stress and subsample_long_tail:

@@ -6,9 +6,22 @@ Shared by ``tools/benchmark_accuracy.py`` and
 ``tools/analysis_tools/learning_curve.py``. A preset is a plain dict:
 
 * ``num_train`` / ``num_val`` / ``img_size``: the synthetic benchmark set;
-* ``dataset``: ``'A'`` (:data:`~mmdet_clipjoint.datasets.SYNTHETIC_CLASSES`)
-  or ``'B'`` (:data:`~mmdet_clipjoint.datasets.SYNTHETIC_CLASSES_B`);
-  ``data_seed``: its generator seed;
+* ``dataset``: ``'A'`` (:data:`~mmdet_clipjoint.datasets.SYNTHETIC_CLASSES`),
+  ``'B'`` (:data:`~mmdet_clipjoint.datasets.SYNTHETIC_CLASSES_B`) or
+  ``'semantic'`` (COCO names drawn as emoji,
+  :func:`~mmdet_clipjoint.datasets.make_semantic_dataset`; ``classes``
+  default :data:`~.semantic.SEMANTIC_CLASSES`, ``size_range`` of the
+  objects); ``data_seed``: its generator seed;
+* ``text_init``: how the ClipJoint text bank starts (None: at random, or
+  from open_clip with ``--clip-pretrained``; the semantic presets:
+  ``dict(init_source='vocabulary', vocabulary='coco')``, the shipped CLIP
+  rows);
+* ``rare``: ``'neighbour'`` (semantic presets: the rare third is picked so
+  that each rare class has a frequent CLIP neighbour,
+  :func:`~.semantic.neighbour_rare_classes`) or None (``rare_seed`` /
+  dataset order); ``rare_ratio``: with a generated long tail, the rare
+  third gets ``1 / rare_ratio`` of a frequent class's frequency (a step
+  profile) instead of the exponential profile;
 * ``seeds``, ``settings`` (keys of
   :data:`~mmdet_clipjoint.benchmark.experiments.SETTINGS`), ``iters`` and
   ``batch`` per detector;
@@ -53,7 +66,9 @@ LR: Dict[str, float] = dict(frcnn=0.005, rtmdet=0.004, yolo11=0.01)
 
 _DEFAULTS = dict(dataset='A', data_seed=1234, objects_per_image=[1, 3],
                  noise_type='symmetric', rare_seed=None,
-                 long_tail='subsample', pretrained=False, pretrain=None)
+                 long_tail='subsample', pretrained=False, pretrain=None,
+                 classes=None, size_range=None, text_init=None, rare=None,
+                 rare_ratio=None, methods=None)
 
 #: the pre-training of the cpu-pt presets (one thread, 128 px): Faster
 #: R-CNN 400 iterations at batch 8 (462 s, source val mAP 24.4), RTMDet-tiny
@@ -61,6 +76,29 @@ _DEFAULTS = dict(dataset='A', data_seed=1234, objects_per_image=[1, 3],
 _PT_CPU = dict(frcnn=dict(max_iters=400, batch_size=8, lr=0.01),
                rtmdet=dict(max_iters=600, batch_size=8, lr=0.004),
                yolo11=dict(max_iters=600, batch_size=8, lr=0.01))
+
+#: what every semantic preset shares: the emoji world, the shipped CLIP
+#: rows as the text bank's start, class-dependent noise between CLIP
+#: neighbours, a generated step long tail whose rare third each has a
+#: frequent CLIP neighbour, the emoji pre-training, and the arms that tell
+#: the prior's effect from the branch's
+_SEMANTIC = dict(
+    dataset='semantic', data_seed=2026, objects_per_image=[1, 3],
+    size_range=[0.25, 0.7], noise_type='pairwise', rare='neighbour',
+    rare_ratio=25, long_tail='generate', pretrained=True,
+    text_init=dict(init_source='vocabulary', vocabulary='coco'),
+    methods=['stock', 'normed', 'seesaw', 'clipjoint',
+             'clipjoint-random-text', 'clipjoint-permuted',
+             'clipjoint-frozen-text'])
+
+#: the GPU preset's 30 classes: the CPU world's 15 and 15 more COCO
+#: classes with a neighbour among them
+_SEMANTIC_GPU_CLASSES = [
+    'car', 'bus', 'bicycle', 'motorcycle', 'truck', 'airplane', 'train',
+    'boat', 'dog', 'horse', 'cow', 'cat', 'sheep', 'elephant', 'bird',
+    'zebra', 'giraffe', 'bear', 'apple', 'banana', 'pizza', 'orange',
+    'carrot', 'broccoli', 'donut', 'cake', 'sandwich', 'hot dog', 'cup',
+    'wine glass']
 
 #: name -> preset (keys not given take the defaults of :func:`get_preset`).
 PRESETS: Dict[str, dict] = {
@@ -124,6 +162,42 @@ PRESETS: Dict[str, dict] = {
         settings=list(SETTINGS),
         iters=dict(frcnn=3000, rtmdet=6000, yolo11=6000),
         batch=dict(frcnn=8, rtmdet=32, yolo11=32)),
+    # The semantic world (docs/benchmark_semantic.md): COCO names drawn as
+    # emoji, the text bank from the shipped CLIP rows, the prior's control
+    # arms. CI-sized first.
+    'semantic-smoke': dict(
+        _SEMANTIC, num_train=48, num_val=16, img_size=96, seeds=[0],
+        settings=['clean', 'both'],
+        iters=dict(frcnn=10, rtmdet=20, yolo11=20),
+        batch=dict(frcnn=4, rtmdet=8, yolo11=8),
+        pretrain=dict(
+            frcnn=dict(num_train=16, num_val=8, max_iters=10, batch_size=4),
+            rtmdet=dict(num_train=16, num_val=8, max_iters=10,
+                        batch_size=8),
+            yolo11=dict(num_train=16, num_val=8, max_iters=10,
+                        batch_size=8))),
+    # 2 CPU cores: 15 classes at 128 px, rare third picked next to a
+    # frequent CLIP neighbour, 1/25 of a frequent class's boxes
+    'semantic-cpu': dict(
+        _SEMANTIC, num_train=1200, num_val=200, img_size=128,
+        seeds=[0, 1, 2, 3, 4], settings=['clean', 'imbalanced', 'both'],
+        iters=dict(frcnn=300, rtmdet=600, yolo11=600),
+        batch=dict(frcnn=4, rtmdet=8, yolo11=8), pretrain=_PT_CPU),
+    # the confirmation split: a random rare set and another generator seed
+    'semantic-cpu-b': dict(
+        _SEMANTIC, num_train=1200, num_val=200, img_size=128,
+        seeds=[0, 1, 2, 3, 4], settings=['clean', 'imbalanced', 'both'],
+        iters=dict(frcnn=300, rtmdet=600, yolo11=600),
+        batch=dict(frcnn=4, rtmdet=8, yolo11=8), pretrain=_PT_CPU,
+        rare=None, rare_seed=7, data_seed=2027),
+    # plateau-length runs for a GPU: 30 classes at 320 px
+    'semantic-gpu': dict(
+        _SEMANTIC, num_train=6000, num_val=600, img_size=320,
+        classes=_SEMANTIC_GPU_CLASSES, seeds=[0, 1, 2, 3, 4],
+        settings=['clean', 'imbalanced', 'both'],
+        size_range=[0.12, 0.6],
+        iters=dict(frcnn=6000, rtmdet=12000, yolo11=12000),
+        batch=dict(frcnn=8, rtmdet=32, yolo11=32)),
 }
 
 
@@ -137,8 +211,11 @@ def get_preset(name_or_preset) -> dict:
         name_or_preset = PRESETS[name_or_preset]
     preset = copy.deepcopy(_DEFAULTS)
     preset.update(copy.deepcopy(name_or_preset))
-    if preset['dataset'] not in ('A', 'B'):
-        raise ValueError(f'dataset={preset["dataset"]!r}: use A or B')
+    if preset['dataset'] not in ('A', 'B', 'semantic'):
+        raise ValueError(f'dataset={preset["dataset"]!r}: use A, B or '
+                         'semantic')
+    if preset['rare'] not in (None, 'neighbour'):
+        raise ValueError(f'rare={preset["rare"]!r}: use None or neighbour')
     if preset['noise_type'] not in ('symmetric', 'pairwise'):
         raise ValueError(f'noise_type={preset["noise_type"]!r}: use '
                          'symmetric or pairwise')
@@ -151,16 +228,24 @@ def get_preset(name_or_preset) -> dict:
 def preset_classes(preset: dict) -> tuple:
     """Class names of the preset's benchmark vocabulary."""
     from mmdet_clipjoint.datasets import SYNTHETIC_VOCABULARIES
-    return tuple(SYNTHETIC_VOCABULARIES[get_preset(preset)['dataset']])
+    preset = get_preset(preset)
+    if preset['dataset'] == 'semantic':
+        from .semantic import SEMANTIC_CLASSES
+        return tuple(preset['classes'] or SEMANTIC_CLASSES)
+    return tuple(SYNTHETIC_VOCABULARIES[preset['dataset']])
 
 
 def preset_class_order(preset: dict) -> Optional[List[str]]:
     """Head-to-tail class order of the long-tailed settings: None (dataset
     order) or a permutation seeded by ``rare_seed``."""
     preset = get_preset(preset)
+    classes = preset_classes(preset)
+    if preset['rare'] == 'neighbour':
+        from .semantic import neighbour_rare_classes
+        rare = neighbour_rare_classes(classes, max(1, len(classes) // 3))
+        return [c for c in classes if c not in rare] + rare
     if preset['rare_seed'] is None:
         return None
-    classes = preset_classes(preset)
     perm = np.random.default_rng(preset['rare_seed']).permutation(
         len(classes))
     return [classes[i] for i in perm]
@@ -192,6 +277,10 @@ def long_tail_weights(preset: dict) -> List[float]:
     the settings' imbalance ratio."""
     classes = preset_classes(preset)
     order = preset_class_order(preset) or list(classes)
+    if get_preset(preset)['rare_ratio']:
+        rare = set(rare_classes(classes, order))
+        return [1.0 / get_preset(preset)['rare_ratio'] if c in rare else 1.0
+                for c in classes]
     ratio, C = _imbalance_ratio(), len(classes)
     rank = {c: r for r, c in enumerate(order)}
     return [ratio**(-rank[c] / max(C - 1, 1)) for c in classes]
@@ -211,6 +300,11 @@ def preset_run_data(preset: dict, data: dict, setting: str) -> dict:
 def _flip_map(preset: dict) -> Dict[str, str]:
     from mmdet_clipjoint.datasets import (SYNTHETIC_CONFUSABLE,
                                           SYNTHETIC_CONFUSABLE_B)
+    if preset['dataset'] == 'semantic':
+        # the confusions real annotators make: each class to its nearest
+        # CLIP neighbour (car -> truck, cat -> dog, apple -> orange)
+        from .semantic import nearest_neighbours
+        return nearest_neighbours(preset_classes(preset))
     return dict(SYNTHETIC_CONFUSABLE if preset['dataset'] == 'A' else
                 SYNTHETIC_CONFUSABLE_B)
 
@@ -233,6 +327,8 @@ def preset_run_kwargs(preset: dict,
               pretrained=pretrained)
     if preset['noise_type'] == 'pairwise':
         kw['flip_map'] = _flip_map(preset)
+    if preset['text_init']:
+        kw['text_init'] = dict(preset['text_init'])
     return kw
 
 
@@ -248,6 +344,8 @@ def preset_pretrained(preset: dict,
     from .pretrain import ensure_pretrained_trunk
     preset = get_preset(preset)
     overrides = dict(img_size=preset['img_size'])
+    if preset['dataset'] == 'semantic':
+        overrides['world'] = 'emoji'
     overrides.update((preset['pretrain'] or {}).get(detector, {}))
     return ensure_pretrained_trunk(detector, cache_root, wait=wait,
                                    **overrides)
@@ -279,6 +377,9 @@ def prepare_benchmark_data(data_dir: str, preset: dict) -> dict:
                   seed=preset['data_seed'])
     if preset['dataset'] != 'A':  # A's stamps predate the vocabularies
         params['classes'] = list(preset_classes(preset))
+    semantic = preset['dataset'] == 'semantic'
+    if semantic:
+        params.update(world='emoji', size_range=list(preset['size_range']))
     if preset['long_tail'] == 'generate':
         params['long_tail'] = [round(w, 6) for w in long_tail_weights(preset)]
     stamp = osp.join(data_dir, 'dataset.json')
@@ -303,21 +404,37 @@ def prepare_benchmark_data(data_dir: str, preset: dict) -> dict:
         if data is not None:
             return data
         print(f'[data] synthetic dataset in {data_dir}', flush=True)
-        data = datasets.make_synthetic_dataset(
-            data_dir, params['num_train'], params['num_val'],
-            (params['img_size'], params['img_size']),
-            objects_per_image=tuple(params['objects_per_image']),
-            classes=preset_classes(preset), seed=params['seed'])
+        size = (params['img_size'], params['img_size'])
+        common = dict(objects_per_image=tuple(params['objects_per_image']),
+                      classes=preset_classes(preset))
+        if semantic:
+            common['size_range'] = tuple(params['size_range'])
+
+        def make(out_dir, num_train, num_val, **kw):
+            if semantic:
+                return datasets.make_semantic_dataset(
+                    out_dir, num_train=num_train, num_val=num_val,
+                    img_size=size, **common, **kw)
+            return datasets.make_synthetic_dataset(out_dir, num_train,
+                                                   num_val, size, **common,
+                                                   **kw)
+
+        data = make(data_dir, params['num_train'], params['num_val'],
+                    seed=params['seed'])
         if 'long_tail' in params:
-            lt = datasets.make_synthetic_dataset(
-                osp.join(data_dir, 'longtail'), params['num_train'], 0,
-                (params['img_size'], params['img_size']),
-                objects_per_image=tuple(params['objects_per_image']),
-                classes=preset_classes(preset), seed=params['seed'] + 1,
-                class_weights=params['long_tail'])
+            lt = make(osp.join(data_dir, 'longtail'), params['num_train'], 0,
+                      seed=params['seed'] + 1,
+                      class_weights=params['long_tail'])
             data['longtail'] = {
                 k: osp.join('longtail', lt[k])
                 for k in ('train_ann_file', 'train_img_prefix')
+            }
+        if semantic:
+            # the control / remedy banks' rows (permuted, centred)
+            from .semantic import write_text_rows
+            data['text_rows'] = {
+                k: osp.relpath(v, data_dir) for k, v in write_text_rows(
+                    data_dir, preset_classes(preset)).items()
             }
         data = json.loads(json.dumps(data))  # as a later call reads it back
         with open(stamp + '.tmp', 'w') as f:

@@ -68,6 +68,10 @@ PRETRAIN_DEFAULTS: Dict[str, dict] = dict(
 )
 
 
+#: object sizes of the emoji source set (fractions of the short side)
+_EMOJI_SIZE_RANGE = (0.25, 0.7)
+
+
 def default_pretrain_cache() -> str:
     """``$MMDET_CLIPJOINT_PRETRAIN_CACHE`` or
     ``~/.cache/mmdet_clipjoint/pretrain``."""
@@ -87,8 +91,11 @@ def pretrain_params(detector: str, **overrides) -> dict:
             :data:`PRETRAIN_DEFAULTS`), ``classes`` (default:
             :data:`~mmdet_clipjoint.datasets.SYNTHETIC_SOURCE_CLASSES`),
             ``objects_per_image`` (``(1, 3)``), ``texture`` (``'stripes'``),
-            ``data_seed`` (4321, the source images) and ``seed`` (0, the
-            training).
+            ``data_seed`` (4321, the source images), ``seed`` (0, the
+            training) and ``world``: ``'shapes'`` (default, the coloured
+            shapes) or ``'emoji'`` (LVIS names drawn as emoji,
+            :data:`~mmdet_clipjoint.datasets.SOURCE_EMOJI`, for the semantic
+            benchmark).
 
     Returns:
         dict: JSON-serialisable parameters, including the detector's base
@@ -103,6 +110,15 @@ def pretrain_params(detector: str, **overrides) -> dict:
     params.update(classes=list(SYNTHETIC_SOURCE_CLASSES),
                   objects_per_image=[1, 3], texture='stripes',
                   data_seed=4321, seed=0)
+    world = overrides.pop('world', 'shapes')
+    if world == 'emoji':
+        # the semantic world's source set: LVIS names drawn as emoji
+        from mmdet_clipjoint.datasets import SOURCE_EMOJI
+        params.update(world=world, classes=list(SOURCE_EMOJI),
+                      size_range=list(_EMOJI_SIZE_RANGE))
+        del params['texture']
+    elif world != 'shapes':
+        raise ValueError(f"world={world!r}: use 'shapes' or 'emoji'")
     unknown = set(overrides) - set(params)
     if unknown:
         raise TypeError(f'unknown pre-training parameters {sorted(unknown)}; '
@@ -110,6 +126,8 @@ def pretrain_params(detector: str, **overrides) -> dict:
     params.update(overrides)
     params['classes'] = list(params['classes'])
     params['objects_per_image'] = list(params['objects_per_image'])
+    if 'size_range' in params:
+        params['size_range'] = list(params['size_range'])
     params.update(detector=detector, config=DETECTORS[detector]['stock'],
                   version=PRETRAIN_VERSION)
     return params
@@ -151,10 +169,12 @@ def extract_trunk_state_dict(
 
 def _source_data(root: str, params: dict) -> dict:
     """Generate (once) the source dataset of ``params``."""
-    from mmdet_clipjoint.datasets import make_synthetic_dataset
+    from mmdet_clipjoint.datasets import (make_semantic_dataset,
+                                          make_synthetic_dataset)
     keys = ('num_train', 'num_val', 'img_size', 'classes',
-            'objects_per_image', 'texture', 'data_seed')
-    dparams = {k: params[k] for k in keys}
+            'objects_per_image', 'texture', 'data_seed', 'world',
+            'size_range')
+    dparams = {k: params[k] for k in keys if k in params}
     data_dir = osp.join(root, 'data', f'source_{_digest(dparams)}')
     stamp = osp.join(data_dir, 'dataset.json')
     if osp.isfile(stamp):
@@ -162,12 +182,20 @@ def _source_data(root: str, params: dict) -> dict:
             saved = json.load(f)
         if saved['params'] == dparams:
             return saved['data']
-    data = make_synthetic_dataset(
-        data_dir, dparams['num_train'], dparams['num_val'],
-        (dparams['img_size'], dparams['img_size']),
-        objects_per_image=tuple(dparams['objects_per_image']),
-        classes=dparams['classes'], texture=dparams['texture'],
-        seed=dparams['data_seed'])
+    size = (dparams['img_size'], dparams['img_size'])
+    if dparams.get('world') == 'emoji':
+        data = make_semantic_dataset(
+            data_dir, dparams['classes'], dparams['num_train'],
+            dparams['num_val'], size,
+            objects_per_image=tuple(dparams['objects_per_image']),
+            size_range=tuple(dparams['size_range']),
+            seed=dparams['data_seed'])
+    else:
+        data = make_synthetic_dataset(
+            data_dir, dparams['num_train'], dparams['num_val'], size,
+            objects_per_image=tuple(dparams['objects_per_image']),
+            classes=dparams['classes'], texture=dparams['texture'],
+            seed=dparams['data_seed'])
     data = json.loads(json.dumps(data))
     with open(stamp + '.tmp', 'w') as f:
         json.dump(dict(params=dparams, data=data), f, indent=1)

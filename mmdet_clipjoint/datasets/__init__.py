@@ -1,6 +1,9 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 from .caption_dataset import CaptionPhraseDataset, extract_phrases
 from .checks import check_coco_annotation_file
+from .semantic import (ALPHA_THRESHOLD, COCO_EMOJI, DISTRACTOR_EMOJI,
+                       EMOJI_FONT_ENV, SOURCE_EMOJI, EmojiArt,
+                       find_emoji_font, make_semantic_dataset, render_object)
 from .synthetic import (SYNTHETIC_CLASSES, SYNTHETIC_CLASSES_B,
                         SYNTHETIC_COLORS, SYNTHETIC_CONFUSABLE,
                         SYNTHETIC_CONFUSABLE_B, SYNTHETIC_OPEN_VOCAB_CLASSES,
@@ -18,5 +21,8 @@ __all__ = [
     'SYNTHETIC_SHAPES', 'SYNTHETIC_SOURCE_CLASSES', 'SYNTHETIC_VOCABULARIES',
     'make_synthetic_dataset', 'make_synthetic_caption_dataset',
     'AnnotationStressWrapper', 'LongTailDataset', 'NoisyLabelDataset',
-    'CaptionPhraseDataset', 'check_coco_annotation_file', 'extract_phrases'
+    'CaptionPhraseDataset', 'check_coco_annotation_file', 'extract_phrases',
+    'ALPHA_THRESHOLD', 'COCO_EMOJI', 'DISTRACTOR_EMOJI', 'EMOJI_FONT_ENV',
+    'SOURCE_EMOJI', 'EmojiArt', 'find_emoji_font', 'make_semantic_dataset',
+    'render_object'
 ]

@@ -1,0 +1,170 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""The semantic benchmark: CLIP geometry, the text-bank arms, the presets,
+and a smoke run of the semantic preset."""
+import json
+import os.path as osp
+
+import pytest
+import torch
+
+from mmdet_clipjoint.benchmark import presets as benchmark_presets
+from mmdet_clipjoint.benchmark.accuracy import run_accuracy_benchmark
+from mmdet_clipjoint.benchmark.experiments import build_experiment_cfg
+from mmdet_clipjoint.benchmark.presets import (PRESETS, get_preset,
+                                               prepare_benchmark_data,
+                                               preset_class_order,
+                                               preset_run_kwargs,
+                                               rare_classes)
+from mmdet_clipjoint.benchmark.semantic import (SEMANTIC_CLASSES,
+                                                clip_rows, clip_similarity,
+                                                derangement,
+                                                nearest_neighbours,
+                                                neighbour_rare_classes,
+                                                text_rows)
+
+
+def test_neighbours_follow_clip_text():
+    nn = nearest_neighbours(SEMANTIC_CLASSES)
+    assert nn['car'] == 'truck' and nn['cat'] == 'dog'
+    assert all(nn[c] != c for c in SEMANTIC_CLASSES)
+    sim = clip_similarity(SEMANTIC_CLASSES)
+    assert sim.shape == (15, 15)
+    assert torch.allclose(torch.from_numpy(sim).diagonal(),
+                          torch.ones(15), atol=1e-5)
+
+
+def test_neighbour_rare_set_has_frequent_neighbours():
+    rare = neighbour_rare_classes(SEMANTIC_CLASSES, 5)
+    assert len(rare) == 5
+    frequent = [c for c in SEMANTIC_CLASSES if c not in rare]
+    sim = clip_similarity(SEMANTIC_CLASSES)
+    idx = {c: i for i, c in enumerate(SEMANTIC_CLASSES)}
+    for c in rare:
+        # its closest frequent class is closer than the median pair
+        best = max(sim[idx[c], idx[f]] for f in frequent)
+        assert best > float(torch.from_numpy(sim).median())
+    with pytest.raises(ValueError, match='rare classes need'):
+        neighbour_rare_classes(SEMANTIC_CLASSES, 8)
+
+
+def test_permuted_rows_are_a_derangement_of_the_clip_rows():
+    perm = derangement(15, seed=0)
+    assert sorted(perm) == list(range(15))
+    assert all(p != i for i, p in enumerate(perm))
+    clip = clip_rows(SEMANTIC_CLASSES)
+    rows = text_rows('permuted', SEMANTIC_CLASSES)
+    match = (rows @ clip.T).argmax(1).tolist()
+    assert match == perm  # every row is another class's CLIP row
+    assert torch.allclose(rows, clip[perm])
+    # same statistics: the same set of rows, the same pairwise cosines
+    assert torch.allclose(torch.sort((rows @ rows.T).flatten())[0],
+                          torch.sort((clip @ clip.T).flatten())[0],
+                          atol=1e-6)
+    with pytest.raises(ValueError, match='at least 2'):
+        derangement(1)
+
+
+def test_centred_rows_open_the_cone():
+    clip = clip_rows(SEMANTIC_CLASSES)
+    rows = text_rows('centred', SEMANTIC_CLASSES)
+    assert torch.allclose(rows.norm(dim=1), torch.ones(15), atol=1e-5)
+    off = ~torch.eye(15, dtype=torch.bool)
+    assert (rows @ rows.T)[off].mean() < (clip @ clip.T)[off].mean() - 0.3
+    with pytest.raises(ValueError, match='unknown text rows'):
+        text_rows('shuffled', SEMANTIC_CLASSES)
+
+
+def test_semantic_presets():
+    for name in ('semantic-smoke', 'semantic-cpu', 'semantic-cpu-b',
+                 'semantic-gpu'):
+        p = get_preset(name)
+        assert p['dataset'] == 'semantic' and p['pretrained']
+        assert p['text_init'] == dict(init_source='vocabulary',
+                                      vocabulary='coco')
+    cpu = get_preset('semantic-cpu')
+    order = preset_class_order(cpu)
+    rare = rare_classes(SEMANTIC_CLASSES, order)
+    assert rare == neighbour_rare_classes(SEMANTIC_CLASSES, 5)
+    w = benchmark_presets.long_tail_weights(cpu)
+    assert [w[SEMANTIC_CLASSES.index(c)] for c in rare] == [1 / 25] * 5
+    assert sorted(set(w)) == [1 / 25, 1.0]
+    # the noise flips each class to its nearest CLIP neighbour
+    kw = preset_run_kwargs(cpu, 'rtmdet')
+    assert kw['flip_map'] == nearest_neighbours(SEMANTIC_CLASSES)
+    assert kw['noise_type'] == 'pairwise'
+    # the confirmation split: random rare set, other generator seed
+    b = get_preset('semantic-cpu-b')
+    assert rare_classes(SEMANTIC_CLASSES, preset_class_order(b)) != rare
+    assert b['data_seed'] != cpu['data_seed']
+    with pytest.raises(ValueError, match='rare='):
+        get_preset(dict(PRESETS['semantic-cpu'], rare='random'))
+
+
+def _bank(cfg):
+    from mmdet.registry import MODELS
+    import mmdet_clipjoint  # noqa: F401
+    from mmdet_clipjoint.models.layers import ContrastiveTextBank
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    banks = [m for m in model.modules()
+             if isinstance(m, ContrastiveTextBank)]
+    assert len(banks) == 1
+    return banks[0]
+
+
+def test_text_bank_arms_start_where_they_should(tmp_path):
+    preset = get_preset('semantic-smoke')
+    data = prepare_benchmark_data(str(tmp_path / 'data'), preset)
+    clip = clip_rows(SEMANTIC_CLASSES)
+
+    def bank(method):
+        cfg = build_experiment_cfg(
+            'rtmdet', method, data, str(tmp_path / method), 'clean',
+            **preset_run_kwargs(preset, 'rtmdet'))
+        return _bank(cfg)
+
+    main = bank('clipjoint')
+    assert torch.allclose(main.embeddings.data, clip, atol=1e-6)
+    assert main.embeddings.requires_grad
+    permuted = bank('clipjoint-permuted')
+    assert torch.allclose(permuted.embeddings.data,
+                          clip[derangement(15, seed=0)], atol=1e-6)
+    centred = bank('clipjoint-centred')
+    assert torch.allclose(centred.embeddings.data,
+                          text_rows('centred', SEMANTIC_CLASSES), atol=1e-6)
+    frozen = bank('clipjoint-frozen-text')
+    assert torch.allclose(frozen.embeddings.data, clip, atol=1e-6)
+    assert not frozen.embeddings.requires_grad
+    random = bank('clipjoint-random-text')
+    assert (random.embeddings.data * clip).sum(1).abs().max() < 0.5
+    # the rows files exist only for the semantic presets' data
+    other = dict(data, text_rows={})
+    with pytest.raises(ValueError, match="needs the 'permuted' text rows"):
+        build_experiment_cfg('rtmdet', 'clipjoint-permuted', other,
+                             str(tmp_path / 'x'), 'clean')
+
+
+def test_semantic_smoke_preset_runs(tmp_path):
+    """The CI-sized semantic benchmark: emoji pre-training, data, a stock
+    run and two text-bank arms under long tail + noise, and the report's
+    paired tables."""
+    out = str(tmp_path / 'out')
+    runs = run_accuracy_benchmark(
+        'semantic-smoke', out, detectors=['rtmdet'],
+        methods=['stock', 'clipjoint', 'clipjoint-permuted'],
+        settings=['both'], pretrain_cache=str(tmp_path / 'cache'),
+        progress=False, log=lambda s: None)
+    assert [(r['method'], r['setting']) for r in runs] == [
+        ('stock', 'both'), ('clipjoint', 'both'),
+        ('clipjoint-permuted', 'both')]
+    stamps = [f for f in (tmp_path / 'cache').iterdir()
+              if f.suffix == '.json']
+    with open(stamps[0]) as f:
+        stamp = json.load(f)
+    assert stamp['params']['world'] == 'emoji'
+    md = open(osp.join(out, 'results.md')).read()
+    assert 'synthetic benchmark semantic' in md
+    assert 'ClipJoint (learnable CLIP rows) minus the other text banks' in md
+    assert '| RTMDet-tiny | ClipJoint − clipjoint-permuted |' in md
+    for r in runs:
+        assert set(r['summary']) >= {'mAP', 'AP_rare'}
