@@ -17,13 +17,11 @@ import os.path as osp
 import warnings
 from typing import Dict
 
+from mmdet_clipjoint.apis.thresholds import (DEFAULT_SCORE_THR,
+                                             REFERENCE_NUM_CLASSES)
 from mmdet_clipjoint.utils.cli import add_cfg_options, doc_parser, run_main
 
 __all__ = ['main']
-
-
-#: drawing threshold of each score mode when --pred-score-thr is not given
-DEFAULT_SCORE_THR = dict(det=0.3, fuse=0.2, clip=0.1)
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -40,7 +38,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    'score mode: ' + ', '.join(
                        f'{k} {v}' for k, v in DEFAULT_SCORE_THR.items()) +
                    '; the branch\'s softmax over C+1 entries spreads its '
-                   'probability, so clip and fuse scores run lower)')
+                   'probability, so clip and fuse scores run lower; above '
+                   f'{REFERENCE_NUM_CLASSES} classes their thresholds fall '
+                   'as 1/sqrt(C): mmdet_clipjoint.apis.default_score_thr)')
     p.add_argument('--score-mode', choices=['det', 'clip', 'fuse'],
                    help='override the ClipJoint heads\' inference scores: '
                    'det (detector only, branch skipped), clip (contrastive '
@@ -69,8 +69,10 @@ def main(argv=None) -> Dict:
 
     import mmdet_clipjoint  # noqa: F401  registers the ClipJoint modules
     from mmdet.apis import DetInferencer
-    from mmdet_clipjoint.apis import check_image_input, name_prediction_labels
-    from mmdet_clipjoint.models.layers import ScoreModeMixin, set_score_mode
+    from mmdet_clipjoint.apis import (check_image_input, default_score_thr,
+                                      name_prediction_labels, report_unshown,
+                                      score_mode_of)
+    from mmdet_clipjoint.models.layers import set_score_mode
 
     check_image_input(args.img)  # a folder without images, a non-image
     if args.weights is None:
@@ -89,12 +91,10 @@ def main(argv=None) -> Dict:
         print(f'score_mode={args.score_mode!r} set on {changed}')
     elif args.fuse_alpha is not None:
         raise ValueError('--fuse-alpha needs --score-mode fuse.')
-    modes = [m.score_mode for m in inferencer.model.modules()
-             if isinstance(m, ScoreModeMixin)]
-    mode = modes[0] if modes else 'det'
+    mode, num_classes = score_mode_of(inferencer.model)
     thr = args.pred_score_thr
     if thr is None:
-        thr = DEFAULT_SCORE_THR[mode]
+        thr = default_score_thr(mode, num_classes)
         print(f'drawing boxes with score >= {thr} (the default of score '
               f'mode {mode!r}; --pred-score-thr changes it)')
     result = inferencer(
@@ -102,16 +102,10 @@ def main(argv=None) -> Dict:
         pred_score_thr=thr, show=args.show,
         no_save_vis=args.no_save_vis, no_save_pred=args.no_save_pred,
         print_result=args.print_result)
-    names = list((inferencer.model.dataset_meta or {}).get('classes', ()))
     name_prediction_labels(
-        result, names,
+        result, inferencer,
         None if args.no_save_pred else osp.join(args.out_dir, 'preds'))
-    for i, pred in enumerate(result.get('predictions', [])):
-        scores = pred.get('scores', [])
-        if not any(sc >= thr for sc in scores):
-            best = f'{max(scores):.3f}' if scores else 'none'
-            print(f'image {i}: 0 boxes >= thr {thr} (best score {best}); '
-                  'lower --pred-score-thr to draw some')
+    report_unshown(result, thr, 'lower --pred-score-thr to draw some')
     if not (args.no_save_vis and args.no_save_pred):
         print(f'Results saved to {osp.abspath(args.out_dir)} (vis/: drawn '
               'images, preds/: JSON predictions)')

@@ -14,6 +14,13 @@ predictions (with ``label_names``) to ``<out-dir>/preds/*.json``.
 open_clip, which needs ``--clip-pretrained`` weights), optionally with
 ``--embeddings`` (a file written by ``tools/dump_text_embeddings.py``).
 
+Boxes are drawn from a ``clip`` score that suits the vocabulary's size:
+0.1 up to 80 names, then falling as 1/sqrt(C) (Objects365, 365 names:
+0.047; LVIS, 1203 names: 0.026), since the bank's softmax spreads its
+probability over more names (``mmdet_clipjoint.apis.default_score_thr``;
+``--pred-score-thr`` sets it). An image with no box above it is reported
+with its best score.
+
 Examples::
 
     python demo/open_vocab_demo.py demo.jpg CONFIG --weights CKPT \\
@@ -46,10 +53,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--out-dir', default='outputs/open_vocab',
                    help='output folder (vis/ and preds/ inside)')
     p.add_argument('--device', default='cpu')
-    p.add_argument('--pred-score-thr', type=float, default=0.1,
-                   help='draw boxes scoring at least this (clip scores: the '
-                   "bank's softmax over the new names times the detector's "
-                   'confidence; large vocabularies spread it thin)')
+    p.add_argument('--pred-score-thr', type=float, default=None,
+                   help='draw boxes scoring at least this (default: 0.1 up '
+                   'to 80 names, then 0.1 * sqrt(80 / C): LVIS 0.026; clip '
+                   "scores are the bank's softmax over the new names times "
+                   "the detector's confidence, and large vocabularies "
+                   'spread it thin)')
     p.add_argument('--no-save-vis', action='store_true')
     p.add_argument('--no-save-pred', action='store_true')
     add_cfg_options(p)
@@ -64,8 +73,9 @@ def main(argv=None) -> Dict:
 
     import mmdet_clipjoint  # noqa: F401  registers the ClipJoint modules
     from mmdet.apis import DetInferencer
-    from mmdet_clipjoint.apis import (check_image_input,
-                                      name_prediction_labels, set_vocabulary)
+    from mmdet_clipjoint.apis import (check_image_input, default_score_thr,
+                                      name_prediction_labels, report_unshown,
+                                      set_vocabulary)
 
     check_image_input(args.img)  # a folder without images, a non-image
     if not osp.isfile(args.weights):
@@ -80,8 +90,13 @@ def main(argv=None) -> Dict:
                            clip_pretrained=args.clip_pretrained)
     print(f'vocabulary: {len(names)} class names ({", ".join(names[:5])}'
           f'{", ..." if len(names) > 5 else ""}); score_mode=clip')
+    thr = args.pred_score_thr
+    if thr is None:
+        thr = default_score_thr('clip', len(names))
+        print(f'drawing boxes with score >= {thr} (the default for '
+              f'{len(names)} names; --pred-score-thr changes it)')
     result = inferencer(args.img, out_dir=args.out_dir,
-                        pred_score_thr=args.pred_score_thr,
+                        pred_score_thr=thr,
                         no_save_vis=args.no_save_vis,
                         no_save_pred=args.no_save_pred)
     name_prediction_labels(
@@ -93,6 +108,7 @@ def main(argv=None) -> Dict:
                      reverse=True)[:5]
         print(f'image {i}: ' + (', '.join(f'{n} {s:.3f}' for s, n in top)
                                 or 'no detections'))
+    report_unshown(result, thr, 'lower --pred-score-thr to draw some')
     if not (args.no_save_vis and args.no_save_pred):
         print(f'Results saved to {osp.abspath(args.out_dir)} (vis/: drawn '
               'images, preds/: JSON predictions)')

@@ -242,8 +242,13 @@ def set_vocabulary(model,
     if vis is not None:
         vis.dataset_meta = meta
     if verbose:
+        from .thresholds import default_score_thr
         print_log(
             f'set_vocabulary: {len(names)} class names from {src} in '
             f'{len(heads)} head(s) ({", ".join(n for n, _ in heads)}); '
-            "score_mode='clip'", logger='current')
+            "score_mode='clip'; draw with pred_score_thr="
+            f"{default_score_thr('clip', len(names))} (the softmax over "
+            f'{len(names)} names spreads the scores; mmdet\'s default 0.3 '
+            'may hide every box: mmdet_clipjoint.apis.default_score_thr)',
+            logger='current')
     return names

@@ -26,8 +26,13 @@ def draw_panel(img_path: str, boxes: Sequence[Sequence[float]],
     original xyxy pixels with ``name score`` labels (``name`` alone when
     ``scores`` is None), and a title bar of up to two lines above.
 
+    A title line wider than the image is wrapped at spaces when the title
+    then still fits two lines; otherwise the panel is widened (white on
+    the right) so that no title is cut off.
+
     Returns:
-        np.ndarray: The RGB panel, (H * scale + 40, W * scale, 3) uint8.
+        np.ndarray: The RGB panel, (H * scale + 40, max(W * scale, title
+        width), 3) uint8.
     """
     from PIL import Image, ImageDraw
     img = Image.open(img_path).convert('RGB')
@@ -46,13 +51,41 @@ def draw_panel(img_path: str, boxes: Sequence[Sequence[float]],
                                                         img.height - th - 4)
         draw.rectangle([tx, ty, tx + tw + 4, ty + th + 4], fill=colour)
         draw.text((tx + 2, ty + 1), text, fill='white', font=font)
-    bar = 40
-    canvas = Image.new('RGB', (img.width, img.height + bar), 'white')
+    bar, title_font = 40, _font(14)
+    lines = _fit_title(title, title_font, img.width - 12)
+    width = max([img.width] + [
+        int(draw.textbbox((0, 0), ln, font=title_font)[2]) + 12
+        for ln in lines])
+    canvas = Image.new('RGB', (width, img.height + bar), 'white')
     canvas.paste(img, (0, bar))
     d = ImageDraw.Draw(canvas)
-    for k, line in enumerate(title.split('\n')[:2]):
-        d.text((6, 3 + 18 * k), line, fill='black', font=_font(14))
+    for k, line in enumerate(lines):
+        d.text((6, 3 + 18 * k), line, fill='black', font=title_font)
     return np.asarray(canvas)
+
+
+def _fit_title(title: str, font, width: int) -> List[str]:
+    """The title's (at most two) lines, each wrapped at spaces to
+    ``width`` pixels when all of it then fits two lines."""
+    from PIL import Image, ImageDraw
+    draw = ImageDraw.Draw(Image.new('RGB', (1, 1)))
+    lines = title.split('\n')[:2]
+
+    def fits(text):
+        return draw.textbbox((0, 0), text, font=font)[2] <= width
+
+    wrapped: List[str] = []
+    for line in lines:
+        cur = ''
+        for word in line.split(' '):
+            trial = f'{cur} {word}' if cur else word
+            if cur and not fits(trial):
+                wrapped.append(cur)
+                cur = word
+            else:
+                cur = trial
+        wrapped.append(cur)
+    return wrapped if len(wrapped) <= 2 else lines
 
 
 def draw_comparison(models: Dict[str, object], metrics: Dict[tuple, dict],

@@ -403,7 +403,16 @@ def test_command_lines(zoo, tmp_path):
     assert rc == 0, log[-3000:]
     assert re.search(r'\d+ detections, \d+ with score >= 0', log), log
     with Image.open(vis) as v:
-        assert v.width == 72
+        assert v.width == 72 * 5  # small images are drawn enlarged
+    # without --show-thr: the threshold of the exported score mode (fuse
+    # scores run lower than mmdet's 0.3), and the best score is given
+    rc, log = run_cmd([
+        sys.executable, 'tools/deployment/onnx_inference.py', out, img,
+        '--score-thr', '0'
+    ])
+    assert rc == 0, log[-3000:]
+    assert re.search(r'\d+ detections, \d+ with score >= 0\.2 \(score mode '
+                     r'fuse, best score \d\.\d{3}', log), log
 
     stock = str(tmp_path / 'rtmdet_stock.py')
     zoo.cfg('rtmdet').dump(stock)
