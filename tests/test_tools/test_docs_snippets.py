@@ -1,6 +1,7 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """The "Adding ClipJoint to your own config" snippets of docs/usage.md
 load and build the intended model."""
+import json
 import os.path as osp
 import re
 
@@ -102,7 +103,7 @@ def test_custom_dataset_template_trains(tmp_path, monkeypatch):
 
 
 def test_readme_inference_snippet_runs(trained_clipjoint, tmp_path,
-                                       monkeypatch):
+                                       monkeypatch, capsys):
     with open(README) as f:
         section = f.read().split('## Python inference', 1)[1]
     code = re.search(r'```python\n(.*?)```', section, re.S).group(1)
@@ -115,4 +116,18 @@ def test_readme_inference_snippet_runs(trained_clipjoint, tmp_path,
     assert len(scope['names']) == len(scope['labels'])
     assert scope['boxes'].shape[1] == 4
     assert scope['out']['predictions'][0]['scores']
-    assert (tmp_path / 'outputs' / 'api' / 'preds' / '000000.json').is_file()
+    saved = tmp_path / 'outputs' / 'api' / 'preds' / '000000.json'
+    assert saved.is_file()
+    # the plain DetInferencer path carries the class names too (returned
+    # and saved), and draws with the threshold that suits the model
+    classes = trained_clipjoint['data']['classes']
+    pred = json.loads(saved.read_text())
+    assert pred['label_names'] == [classes[i] for i in pred['labels']]
+    assert scope['pred']['label_names'] == pred['label_names']
+    from mmdet_clipjoint.apis import default_score_thr
+    assert scope['thr'] == default_score_thr(scope['inferencer'])
+    # an image without a box to draw is said so, with its best score
+    if max(pred['scores']) < scope['thr']:
+        assert '0 boxes >= thr' in capsys.readouterr().out
+    scope['inferencer'].model.roi_head.bbox_head.score_mode = 'clip'
+    assert default_score_thr(scope['inferencer']) == 0.1
