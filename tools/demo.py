@@ -6,9 +6,13 @@
 2. trains the stock detector and its ClipJoint twin with the same data,
    schedule and seed, on clean labels and under long tail + 30 % label
    noise (``both``, the setting the method is claimed to help in);
-3. evaluates them with CocoMetric and prints the comparison per setting;
+3. evaluates each model once, at the end of its training, with CocoMetric
+   on the validation images (the saved checkpoint and config give the same
+   number under ``tools/test.py`` / ``mim test``) and prints the comparison
+   per setting;
 4. saves a picture of ground truth | stock | ClipJoint on the same
-   validation images (models of the last setting, the evaluated weights).
+   validation images (models of the last setting, the evaluated weights),
+   each model drawn at its own score threshold.
 
 The console shows the steps, one progress bar per training and evaluation,
 and the comparison; each run's full output is in its work_dir/console.log
@@ -21,7 +25,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import sys
 import time
 
 import mmdet_clipjoint  # noqa: F401
@@ -30,7 +33,13 @@ from mmdet_clipjoint.benchmark.experiments import (DETECTORS, REPO_ROOT,
                                                    build_experiment_cfg)
 from mmdet_clipjoint.benchmark.presets import LR
 from mmdet_clipjoint.datasets import make_synthetic_dataset
-from mmdet_clipjoint.visualization import draw_comparison
+from mmdet_clipjoint.utils.cli import positive_int
+from mmdet_clipjoint.visualization import describe_setting, draw_comparison
+
+#: training iterations per model when --iters is not given
+DEFAULT_ITERS = dict(rtmdet=300, frcnn=120, yolo11=300)
+#: smallest --img-size the detectors' strides and augmentations handle
+MIN_IMG_SIZE = 64
 
 
 def parse_args(argv=None):
@@ -40,43 +49,82 @@ def parse_args(argv=None):
                    choices=list(SETTINGS),
                    help='label settings to train in (default: clean and '
                    'both = long tail + 30 %% label noise)')
-    p.add_argument('--iters', type=int, default=None,
-                   help='training iterations per model (default: 300 for '
-                   'rtmdet and yolo11, 120 for frcnn)')
-    p.add_argument('--img-size', type=int, default=160)
-    p.add_argument('--num-train', type=int, default=160)
-    p.add_argument('--num-val', type=int, default=40)
-    p.add_argument('--num-show', type=int, default=4,
-                   help='validation images in the side-by-side picture')
-    p.add_argument('--score-thr', type=float, default=0.3,
-                   help='draw predictions scoring at least this')
+    p.add_argument('--iters', type=positive_int, default=None,
+                   help='training iterations per model, >= 1 (default: ' +
+                   ', '.join(f'{v} for {k}' for k, v in DEFAULT_ITERS.items())
+                   + ')')
+    p.add_argument('--img-size', type=positive_int, default=160,
+                   help=f'image side in pixels (>= {MIN_IMG_SIZE})')
+    p.add_argument('--num-train', type=positive_int, default=160)
+    p.add_argument('--num-val', type=positive_int, default=40)
+    p.add_argument('--num-show', type=positive_int, default=4,
+                   help='validation images in the side-by-side picture '
+                   '(<= --num-val)')
+    p.add_argument('--score-thr', type=float, default=None,
+                   help='draw every model\'s boxes scoring at least this '
+                   '(default: each model at its own threshold, its best F1 '
+                   'on the validation images: scores of different models '
+                   'are on different scales)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--out', default='outputs/demo')
     p.add_argument('--verbose', action='store_true',
                    help='show each run\'s logs on the console (default: '
                    'in its work_dir/console.log, with progress bars)')
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    # every argument is checked before any work (data, training)
+    if args.img_size < MIN_IMG_SIZE:
+        p.error(f'--img-size must be at least {MIN_IMG_SIZE}, got '
+                f'{args.img_size}')
+    if args.num_show > args.num_val:
+        p.error(f'--num-show ({args.num_show}) must not exceed --num-val '
+                f'({args.num_val}): the picture shows validation images')
+    if args.score_thr is not None and not 0 <= args.score_thr <= 1:
+        p.error(f'--score-thr must be in [0, 1], got {args.score_thr}')
+    if args.seed < 0:
+        p.error(f'--seed must be >= 0, got {args.seed}')
+    clip_cfg = osp.join(REPO_ROOT, DETECTORS[args.detector]['clipjoint'])
+    if not osp.isfile(clip_cfg):
+        p.error(f'{clip_cfg} is missing; use --detector frcnn')
+    return args
 
 
-def train_and_test(cfg, label, step, total, verbose=False, say=print):
-    """Train and test ``cfg`` with one progress bar each (the run's own
-    logs go to ``<work_dir>/console.log`` unless ``verbose``); returns the
-    evaluated model (the EMA weights where the config keeps an EMA), the
-    test metrics and the text bank's initialisation, in words."""
+def train_and_evaluate(cfg, label, step, total, verbose=False, say=print):
+    """Train ``cfg`` and evaluate it once, at the end of the training (its
+    validation), with one progress bar each (the run's own logs go to
+    ``<work_dir>/console.log`` unless ``verbose``); returns the evaluated
+    model (the EMA weights where the config keeps an EMA, as in the saved
+    checkpoint), the metrics and the text bank's initialisation, in
+    words."""
+    from mmengine.hooks import Hook
     from mmengine.runner import Runner
 
     from mmdet_clipjoint.engine.hooks import ProgressBarHook
     from mmdet_clipjoint.models.layers import ContrastiveTextBank
     from mmdet_clipjoint.utils.console import console_to_file
+
+    class _Metrics(Hook):
+        priority = 'VERY_LOW'
+
+        def __init__(self):
+            self.metrics = {}
+
+        def after_val_epoch(self, runner, metrics=None):
+            self.metrics = dict(metrics or {})
+
     log = osp.join(cfg.work_dir, 'console.log')
     say(f'[{step}/{total}] {label}: {cfg.train_cfg.max_iters} iterations '
         f'on CPU' + ('' if verbose else f' (log: {log})'))
     cfg.log_level = 'INFO'
+    # one evaluation, at the end: the one the saved checkpoint reproduces
+    # (a runner.test() after runner.train() re-runs before_run, which
+    # rebuilds the EMA model from the raw weights)
+    cfg.train_cfg.val_interval = cfg.train_cfg.max_iters
+    recorder = _Metrics()
     with console_to_file(log, enabled=not verbose) as console:
         runner = Runner.from_cfg(cfg)
         runner.register_hook(ProgressBarHook('   ', stream=console))
+        runner.register_hook(recorder)
         runner.train()
-        metrics = runner.test()
     model = runner.model
     ema = [h for h in runner.hooks if type(h).__name__ == 'EMAHook']
     if ema:  # the metrics come from the EMA weights: draw those
@@ -85,28 +133,52 @@ def train_and_test(cfg, label, step, total, verbose=False, say=print):
     model.eval()
     inits = sorted({m.init_description for m in model.modules()
                     if isinstance(m, ContrastiveTextBank)})
-    return model, metrics, inits
+    return model, recorder.metrics, inits
+
+
+def metrics_table(metrics, settings, title):
+    """The comparison table (mAP as fractions, as mmdet prints them), with
+    what each setting's labels were."""
+    keys = [('coco/bbox_mAP', 'mAP'), ('coco/bbox_mAP_50', 'mAP50'),
+            ('coco/bbox_mAP_75', 'mAP75')]
+    lines = [title,
+             'COCO box mAP on the validation images, 0-1 (the scale mmdet '
+             'and `mim test` print)',
+             f'{"setting":>8s} {"metric":>8s} {"stock":>8s} '
+             f'{"ClipJoint":>10s}']
+    for setting in settings:
+        for k, short in keys:
+            a, b = (metrics[(setting, m)].get(k, 0.0)
+                    for m in ('stock', 'clipjoint'))
+            lines.append(f'{setting:>8s} {short:>8s} {a:8.3f} {b:10.3f}')
+    lines += ['training labels: ' + describe_setting(s) for s in settings]
+    return '\n'.join(lines)
 
 
 def main(argv=None):
+    """Run the demo; returns ``metrics`` (``{(setting, method): dict}``),
+    ``models`` (of the last setting), ``picture`` (see
+    :func:`~mmdet_clipjoint.visualization.draw_comparison`), ``configs``
+    (``{(setting, method): saved config}``) and ``table``."""
     args = parse_args(argv)
     from mmdet_clipjoint.utils.console import console_to_file
     os.makedirs(args.out, exist_ok=True)
     log = osp.join(args.out, 'demo.log')
     with console_to_file(log, enabled=not args.verbose) as console:
-        _run(args, lambda *a: print(*a, file=console, flush=True), log)
+        return _run(args, lambda *a: print(*a, file=console, flush=True),
+                    log)
 
 
 def _run(args, say, log):
     import torch
+
+    from mmdet_clipjoint.utils.small_config import (renamed_config,
+                                                    shrunk_config_name)
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     os.makedirs(args.out, exist_ok=True)
     t0 = time.time()
     det = args.detector
-    iters = args.iters or dict(rtmdet=300, frcnn=120, yolo11=300)[det]
-    clip_cfg = osp.join(REPO_ROOT, DETECTORS[det]['clipjoint'])
-    if not osp.isfile(clip_cfg):
-        sys.exit(f'{clip_cfg} is missing; use --detector frcnn')
+    iters = args.iters or DEFAULT_ITERS[det]
     total = 2 + 2 * len(args.settings)
     say(f'[1/{total}] generating {args.num_train}+{args.num_val} synthetic '
         f'images in {args.out}/data')
@@ -114,23 +186,29 @@ def _run(args, say, log):
         osp.join(args.out, 'data'), args.num_train, args.num_val,
         (args.img_size, args.img_size), objects_per_image=(1, 3),
         seed=args.seed)
-    models, metrics, inits = {}, {}, set()
+    models, metrics, inits, configs = {}, {}, set(), {}
     step = 1
     for setting in args.settings:
         for method in ('stock', 'clipjoint'):
             step += 1
+            work_dir = osp.join(args.out, f'work_dir_{method}_{setting}')
             cfg = build_experiment_cfg(
-                det, method, data,
-                osp.join(args.out, f'work_dir_{method}_{setting}'), setting,
+                det, method, data, work_dir, setting,
                 args.seed, img_size=args.img_size, max_iters=iters,
                 batch_size=4 if det == 'frcnn' else 8, lr=LR[det])
             cfg.default_hooks.logger.interval = max(10, iters // 10)
             cfg.default_hooks.checkpoint.interval = iters
+            # saved in work_dir under a name that says what it is
+            name = shrunk_config_name(
+                DETECTORS[det][method], cfg,
+                f'synthetic-{setting}-{args.img_size}px')
+            cfg = renamed_config(cfg, name)
+            configs[(setting, method)] = osp.join(work_dir, name)
             label = ('ClipJoint ' if method == 'clipjoint' else 'stock ') + \
                 DETECTORS[det]['name'] + f' ({setting} labels)'
             models[method], metrics[(setting, method)], init = \
-                train_and_test(cfg, label, step, total, args.verbose,
-                               say)
+                train_and_evaluate(cfg, label, step, total, args.verbose,
+                                   say)
             inits.update(init)
     setting = args.settings[-1]
     say(f'[{total}/{total}] drawing ground truth | stock | ClipJoint '
@@ -139,18 +217,11 @@ def _run(args, say, log):
         models, metrics, setting, data, args.num_show, args.score_thr,
         osp.join(args.out, 'detections_side_by_side.png'))
 
-    keys = [('coco/bbox_mAP', 'mAP'), ('coco/bbox_mAP_50', 'mAP50'),
-            ('coco/bbox_mAP_75', 'mAP75')]
-    lines = [f'\n=== {DETECTORS[det]["name"]}, synthetic val, {iters} '
-             f'iterations each, seed {args.seed} ===',
-             f'{"setting":>8s} {"metric":>8s} {"stock":>8s} '
-             f'{"ClipJoint":>10s}']
-    for setting in args.settings:
-        for k, short in keys:
-            a, b = (metrics[(setting, m)].get(k, 0.0)
-                    for m in ('stock', 'clipjoint'))
-            lines.append(f'{setting:>8s} {short:>8s} {a:8.3f} {b:10.3f}')
-    say('\n'.join(lines))
+    table = metrics_table(
+        metrics, args.settings,
+        f'\n=== {DETECTORS[det]["name"]}, synthetic val ({args.num_val} '
+        f'images), {iters} iterations each, seed {args.seed} ===')
+    say(table)
     say('(one seed on a short schedule: seed-to-seed differences are of '
         'the same size; docs/benchmark_accuracy.md has the paired, '
         'multi-seed comparison)')
@@ -160,12 +231,18 @@ def _run(args, say, log):
     say(f'ClipJoint text bank initialised from: {"; ".join(sorted(inits))}'
         ' (the synthetic classes have no shipped CLIP embeddings; see '
         'docs/faq.md for CLIP initialisation)')
+    thr = ', '.join(f'{m} {t:.2f} ({how})'
+                    for m, (t, how) in picture['thresholds'].items())
     say(f'\ndone in {(time.time() - t0) / 60:.1f} min. Outputs:\n'
-        f'  comparison picture: {picture}\n'
+        f'  comparison picture: {picture["path"]} (drawn at: {thr})\n'
         f'  metrics:            {osp.join(args.out, "metrics.json")}\n'
         f'  logs/checkpoints:   {args.out}/work_dir_<method>_<setting>/ '
-        '(console.log: each run\'s full output)' +
+        '(console.log: each run\'s full output; the config, e.g. '
+        f'{osp.basename(configs[(setting, "clipjoint")])}, re-evaluates '
+        f'with tools/test.py CONFIG iter_{iters}.pth)' +
         ('' if args.verbose else f'\n  everything else:    {log}'))
+    return dict(metrics=metrics, models=models, picture=picture,
+                configs=configs, table=table)
 
 
 if __name__ == '__main__':

@@ -10,11 +10,15 @@ backbone downloads) or on a CPU (NCCL).  The result can be used directly with
 """
 import copy
 import os.path as osp
+import re
 from typing import Any, Dict, Optional, Sequence, Tuple
 
 from mmengine.config import Config, ConfigDict
 
-__all__ = ['shrink_config', 'small_roi_budgets', 'drop_batch_resize']
+__all__ = [
+    'shrink_config', 'small_roi_budgets', 'drop_batch_resize',
+    'shrunk_config_name', 'renamed_config'
+]
 
 _SIZE_KEYS = ('scale', 'img_scale', 'crop_size', 'size')
 _EPOCH_ONLY_HOOKS = ('PipelineSwitchHook', 'YOLOXModeSwitchHook')
@@ -293,3 +297,46 @@ def shrink_config(cfg: Config,
     cfg.load_from = None
     cfg.resume = False
     return cfg
+
+
+def shrunk_config_name(source: str, cfg: Config, dataset: str) -> str:
+    """A file name in mmdet's grammar (``{algorithm}_{components}_{schedule}
+    _{dataset}.py``) for a config that :func:`shrink_config` made from
+    ``source``: the schedule and dataset fields say what it now is, and a
+    ResNet depth field the backbone it now has.
+
+    Example:
+        ``clipjoint-rtmdet_tiny_8xb32-300e_coco.py`` shrunk to 300
+        iterations at batch 8 on synthetic data ->
+        ``clipjoint-rtmdet_tiny_1xb8-300it_synthetic-both-160px.py``
+        (``dataset='synthetic-both-160px'``).
+
+    Args:
+        source (str): The source config's path or name (``mmdet::...`` too).
+        cfg (Config): The shrunk config.
+        dataset (str): The dataset field (words joined by ``-``).
+
+    Returns:
+        str: The file name.
+    """
+    stem = osp.splitext(osp.basename(source.split('::')[-1]))[0]
+    fields = stem.split('_')[:-1]  # the last field is the dataset
+    # schedule fields: 8xb32-300e, 1x, 2x, 3x, 8xb16-600e, ...
+    fields = [f for f in fields
+              if not re.fullmatch(r'\d+x(b\d+(-\d+e)?)?', f)]
+    backbone = cfg.model.get('backbone') or {}
+    if backbone.get('type') == 'ResNet' and backbone.get('depth'):
+        fields = [f'r{backbone["depth"]}' if re.fullmatch(r'r\d+', f) else f
+                  for f in fields]
+    loader = cfg.get('train_dataloader') or {}
+    loop = cfg.get('train_cfg') or {}
+    schedule = f'1xb{loader.get("batch_size", 1)}-{loop.get("max_iters")}it'
+    return '_'.join(fields + [schedule, dataset]) + '.py'
+
+
+def renamed_config(cfg: Config, filename: str) -> Config:
+    """A copy of ``cfg`` whose ``filename`` is ``filename`` (a ``Runner``
+    saves its config under that name in the work_dir). No file is read or
+    written."""
+    return Config(cfg.to_dict(), cfg_text=cfg.pretty_text,
+                  filename=filename)

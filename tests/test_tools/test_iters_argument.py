@@ -18,6 +18,7 @@ def test_positive_int():
 
 
 @pytest.mark.parametrize('script,argv', [
+    ('tools/demo.py', []),
     ('tools/benchmark_accuracy.py', []),
     ('tools/analysis_tools/learning_curve.py', ['rtmdet', 'stock']),
     ('tools/analysis_tools/score_mode_probe.py', []),
