@@ -110,6 +110,18 @@ def test_zero_size_boxes_warn_once_and_train(user_run):
     assert 'Iter(train) [1/1]' in log
 
 
+def test_test_refuses_a_bad_file(user_run, tmp_path):
+    """tools/test.py checks the test split before it builds the dataset
+    (and before it loads the checkpoint)."""
+    path = user_run['save']('val', _duplicate_image_id(
+        user_run['load']('val')))
+    rc, log = run_cmd([sys.executable, 'tools/test.py', user_run['config'],
+                       str(tmp_path / 'never_loaded.pth'), '--work-dir',
+                       user_run['work_dir']])
+    assert rc != 0
+    assert f'test annotation file {path}: image id' in log, log[-3000:]
+
+
 def test_mim_train_runs_the_checks(user_run):
     """``mim train`` runs mmdet's tools/train.py, not ours: the package
     (loaded by the config's custom_imports) still checks the files."""
