@@ -2,6 +2,7 @@
 """The semantic benchmark: CLIP geometry, the text-bank arms, the presets,
 and a smoke run of the semantic preset."""
 import json
+import os
 import os.path as osp
 
 import pytest
@@ -100,6 +101,13 @@ def test_semantic_presets():
         get_preset(dict(PRESETS['semantic-cpu'], rare='random'))
 
 
+@pytest.fixture(scope='module')
+def semantic_cache(tmp_path_factory):
+    """Pre-training cache shared by the semantic smoke runs (the tiny emoji
+    pre-training is trained once, by the first of them)."""
+    return str(tmp_path_factory.mktemp('semantic_pretrain'))
+
+
 def _bank(cfg):
     from mmdet.registry import MODELS
     import mmdet_clipjoint  # noqa: F401
@@ -144,7 +152,7 @@ def test_text_bank_arms_start_where_they_should(tmp_path):
                              str(tmp_path / 'x'), 'clean')
 
 
-def test_semantic_smoke_preset_runs(tmp_path):
+def test_semantic_smoke_preset_runs(tmp_path, semantic_cache):
     """The CI-sized semantic benchmark: emoji pre-training, data, a stock
     run and two text-bank arms under long tail + noise, and the report's
     paired tables."""
@@ -152,13 +160,13 @@ def test_semantic_smoke_preset_runs(tmp_path):
     runs = run_accuracy_benchmark(
         'semantic-smoke', out, detectors=['rtmdet'],
         methods=['stock', 'clipjoint', 'clipjoint-permuted'],
-        settings=['both'], pretrain_cache=str(tmp_path / 'cache'),
+        settings=['both'], pretrain_cache=semantic_cache,
         progress=False, log=lambda s: None)
     assert [(r['method'], r['setting']) for r in runs] == [
         ('stock', 'both'), ('clipjoint', 'both'),
         ('clipjoint-permuted', 'both')]
-    stamps = [f for f in (tmp_path / 'cache').iterdir()
-              if f.suffix == '.json']
+    stamps = [osp.join(semantic_cache, f)
+              for f in os.listdir(semantic_cache) if f.endswith('.json')]
     with open(stamps[0]) as f:
         stamp = json.load(f)
     assert stamp['params']['world'] == 'emoji'
@@ -168,3 +176,57 @@ def test_semantic_smoke_preset_runs(tmp_path):
     assert '| RTMDet-tiny | ClipJoint − clipjoint-permuted |' in md
     for r in runs:
         assert set(r['summary']) >= {'mAP', 'AP_rare'}
+
+
+def test_zero_shot_runs_name_novel_classes_never_boxed(tmp_path,
+                                                      semantic_cache):
+    """ViLD-text protocol on the smoke preset: no novel-class box in the
+    training split, the trained base-class model is evaluated with every
+    class's rows, and the permuted control uses one derangement in training
+    and at test."""
+    from mmdet_clipjoint.benchmark.zero_shot import (novel_classes,
+                                                     run_zero_shot,
+                                                     zero_shot_data,
+                                                     zero_shot_report,
+                                                     zero_shot_rows)
+    preset = get_preset('semantic-smoke')
+    novel = novel_classes(preset)
+    assert len(novel) == round(len(SEMANTIC_CLASSES) / 4)  # a quarter
+    out = str(tmp_path / 'zs')
+    data = prepare_benchmark_data(osp.join(out, 'data'), preset)
+    zdata = zero_shot_data(osp.join(out, 'data'), preset, data)
+    with open(osp.join(zdata['data_root'], zdata['train_ann_file'])) as f:
+        train = json.load(f)
+    names = {c['id']: c['name'] for c in train['categories']}
+    assert sorted(names.values()) == sorted(zdata['classes'])
+    assert not set(zdata['classes']) & set(novel)
+    assert train['annotations'] and all(
+        names[a['category_id']] not in novel for a in train['annotations'])
+    # the same images as the clean split: only the novel boxes are gone
+    with open(osp.join(data['data_root'], data['train_ann_file'])) as f:
+        clean = json.load(f)
+    assert train['images'] == clean['images']
+    # the permuted control: base rows = the all-class derangement's rows
+    rows_all = zero_shot_rows('permuted', SEMANTIC_CLASSES)
+    base_file = torch.load(osp.join(zdata['data_root'],
+                                    zdata['text_rows']['permuted']))
+    idx = [SEMANTIC_CLASSES.index(c) for c in zdata['classes']]
+    assert torch.allclose(base_file['embeddings'], rows_all[idx])
+    assert torch.allclose(zero_shot_rows('clip', SEMANTIC_CLASSES),
+                          clip_rows(SEMANTIC_CLASSES))
+    recs = run_zero_shot('semantic-smoke', out, 'rtmdet',
+                         arms=('clip', 'permuted'), seeds=[0],
+                         pretrain_cache=semantic_cache, log=lambda s: None)
+    assert [r['arm'] for r in recs] == ['clip', 'permuted']
+    for r in recs:
+        # evaluated in the all-class label space (novel classes included)
+        assert all(f'coco/{c}_precision' in r['metrics']
+                   for c in SEMANTIC_CLASSES)
+        assert set(r['summary']) == {'AP_novel', 'AP_base', 'mAP'}
+    md = zero_shot_report(recs)
+    assert '| clip | 1 |' in md and 'Minus the permuted control' in md
+    # resumable: a second call trains nothing
+    again = run_zero_shot('semantic-smoke', out, 'rtmdet',
+                          arms=('clip', ), seeds=[0],
+                          pretrain_cache=semantic_cache, log=lambda s: None)
+    assert again[0]['seconds'] == recs[0]['seconds']

@@ -1,0 +1,82 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""Zero-shot detection with CLIP text in the semantic world (ViLD-text).
+
+A quarter of the preset's classes lose their training boxes; the detector
+trains on the others, then every ClipJoint head gets the CLIP rows of all
+classes (``set_vocabulary``) and the full val split is evaluated. Arms: the
+learnable CLIP bank (``clip``), ``frozen``, ``drift`` and the ``permuted``
+control (one derangement of the CLIP rows, in training and at test).
+Prints (and writes ``<out>/zeroshot.md``) AP of the novel and base
+classes, each arm minus the control paired by seed, and -- with
+``--supervised DIR``, an accuracy-benchmark output of the same preset --
+the novel classes' AP of detectors trained with their boxes. Resumable:
+finished runs are kept as ``<out>/zeroshot_runs/*.json``. Library:
+:mod:`mmdet_clipjoint.benchmark.zero_shot`.
+
+Examples::
+
+    python tools/benchmark_zero_shot.py --preset semantic-smoke --out /tmp/zs
+    python tools/benchmark_zero_shot.py --preset semantic-cpu --threads 1 \\
+        --out docs/results/semantic_cpu --supervised docs/results/semantic_cpu
+"""
+import argparse
+import os.path as osp
+
+from mmdet_clipjoint.utils.cli import doc_parser, run_main
+
+__all__ = ['main']
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    from mmdet_clipjoint.benchmark.presets import PRESETS
+    from mmdet_clipjoint.benchmark.zero_shot import ZERO_SHOT_ARMS
+    p = doc_parser(__doc__)
+    p.add_argument('--preset', default='semantic-smoke',
+                   choices=[k for k in PRESETS if k.startswith('semantic')])
+    p.add_argument('--out', default=None,
+                   help='output folder (default outputs/zeroshot_<preset>)')
+    p.add_argument('--detector', default='rtmdet',
+                   choices=['rtmdet', 'frcnn', 'yolo11'])
+    p.add_argument('--arms', nargs='+', choices=list(ZERO_SHOT_ARMS),
+                   default=list(ZERO_SHOT_ARMS))
+    p.add_argument('--seeds', nargs='+', type=int, default=None)
+    p.add_argument('--supervised', default=None,
+                   help='an accuracy-benchmark --out of the same preset: '
+                   'its clean ClipJoint runs give the supervised reference')
+    p.add_argument('--pretrain-cache', default=None)
+    p.add_argument('--threads', type=int, default=None,
+                   help='torch intra-op threads (1 when two workers share '
+                   'the 2 cores)')
+    p.add_argument('--verbose', action='store_true',
+                   help='show the runs\' logs instead of progress bars')
+    return p.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    import torch
+
+    import mmdet_clipjoint  # noqa: F401
+    from mmdet.utils import register_all_modules
+    from mmdet_clipjoint.benchmark.accuracy_report import load_runs
+    from mmdet_clipjoint.benchmark.zero_shot import (run_zero_shot,
+                                                     zero_shot_report)
+    register_all_modules()
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    out = args.out or f'outputs/zeroshot_{args.preset}'
+    records = run_zero_shot(args.preset, out, args.detector, args.arms,
+                            args.seeds, pretrain_cache=args.pretrain_cache,
+                            quiet=not args.verbose)
+    supervised = [r for r in load_runs(args.supervised)
+                  if r['detector'] == args.detector] if args.supervised \
+        else []
+    md = zero_shot_report(records, supervised)
+    with open(osp.join(out, 'zeroshot.md'), 'w') as f:
+        f.write(md)
+    print('\n' + md + f'\nreport: {osp.join(out, "zeroshot.md")}')
+    return records
+
+
+if __name__ == '__main__':
+    run_main(main, 'benchmark_zero_shot')
