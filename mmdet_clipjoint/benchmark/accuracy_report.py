@@ -127,7 +127,7 @@ def write_report(out, runs, name, preset, elapsed, data, pretrain=None):
         f'{torch.get_num_threads()}.',
         f'Schedule: {_schedule(runs, preset)}.',
         f'Initialisation: {_init_line(pretrain)}.',
-        f'Data: synthetic benchmark {preset["dataset"]} (generator seed '
+        f'Data: {_world(preset)} (generator seed '
         f'{preset["data_seed"]}), {preset["num_train"]} train / '
         f'{preset["num_val"]} val images of {preset["img_size"]} px, '
         f'{len(classes)} classes; label noise {noise}; long tail: {tail}; '
@@ -251,6 +251,16 @@ def _minus_lines(runs, settings, reference, only=None):
             f'{s} Δ mAP | {s} Δ AP rare' for s in settings) + ' |',
         '|---|---|' + '---|' * (2 * len(settings))
     ] + lines
+
+
+def _world(preset):
+    """What the preset's data is, for the report's header."""
+    if preset['dataset'] != 'semantic':
+        return f'synthetic benchmark {preset["dataset"]}'
+    init = preset.get('text_init') or {}
+    return ('semantic world (COCO names drawn as Noto Color Emoji; '
+            'ClipJoint text bank from the shipped CLIP '
+            f'{init.get("vocabulary", "?")} rows)')
 
 
 def _schedule(runs, preset):

@@ -20,7 +20,7 @@ from ..utils.small_config import shrink_config
 
 __all__ = [
     'DETECTORS', 'SETTINGS', 'CLIPJOINT_VARIANTS', 'REPO_ROOT',
-    'build_experiment_cfg', 'run_experiment'
+    'build_experiment_cfg', 'run_experiment', 'evaluate'
 ]
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -295,6 +295,18 @@ class _ValRecorder(Hook):
         self.history.append((runner.iter, dict(metrics or {})))
 
 
+def evaluate(runner: Runner) -> dict:
+    """Test the model a runner has just trained, as it is.
+
+    ``Runner.test()`` runs the ``before_run`` hooks again, and mmengine's
+    ``EMAHook.before_run`` rebuilds the EMA model from the current raw
+    weights, so after ``train()`` it would test the raw weights instead of
+    the EMA ones that the final validation (and the checkpoint) use. The
+    test loop alone swaps the trained EMA weights in and out.
+    """
+    return runner.test_loop.run()
+
+
 def run_experiment(cfg: Config,
                    score_modes: Sequence[str] = (),
                    curve_every: Optional[int] = None,
@@ -334,7 +346,7 @@ def run_experiment(cfg: Config,
             runner.register_hook(ProgressBarHook(desc, stream=console))
         runner.train()
         final = [m for it, m in recorder.history if it == max_iters]
-        out = dict(default=final[-1] if final else runner.test(),
+        out = dict(default=final[-1] if final else evaluate(runner),
                    train_stats=_train_stats(runner),
                    curve=[[it, m.get('coco/bbox_mAP', 0.0)]
                           for it, m in recorder.history],
@@ -344,5 +356,5 @@ def run_experiment(cfg: Config,
         for mode in score_modes:
             if _has_clipjoint_head(model):
                 set_score_mode(model, mode)
-                out[mode] = runner.test()
+                out[mode] = evaluate(runner)
     return out

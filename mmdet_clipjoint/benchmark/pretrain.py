@@ -226,7 +226,7 @@ def _train(detector: str, params: dict, data: dict,
     """Run the stock pre-training; returns the trunk weights and a record
     (source val metrics, seconds, loss curve)."""
     from mmengine.runner import Runner
-    from .experiments import build_experiment_cfg
+    from .experiments import build_experiment_cfg, evaluate
     iters = params['max_iters']
     cfg = build_experiment_cfg(
         detector, 'stock', data, work_dir, 'clean', seed=params['seed'],
@@ -244,7 +244,7 @@ def _train(detector: str, params: dict, data: dict,
         runner.register_hook(
             ProgressBarHook(f'pre-training {detector}', stream=console))
         runner.train()
-        metrics = runner.test()
+        metrics = evaluate(runner)  # the EMA weights, as trained
     seconds = time.time() - t
     state = extract_trunk_state_dict(runner.model)
     for root, _, files in os.walk(work_dir):  # keep the logs only

@@ -171,7 +171,7 @@ def test_semantic_smoke_preset_runs(tmp_path, semantic_cache):
         stamp = json.load(f)
     assert stamp['params']['world'] == 'emoji'
     md = open(osp.join(out, 'results.md')).read()
-    assert 'synthetic benchmark semantic' in md
+    assert 'semantic world (COCO names drawn as Noto Color Emoji' in md
     assert 'ClipJoint (learnable CLIP rows) minus the other text banks' in md
     assert '| RTMDet-tiny | ClipJoint − clipjoint-permuted |' in md
     for r in runs:
