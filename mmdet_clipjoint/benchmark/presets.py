@@ -390,7 +390,8 @@ def prepare_benchmark_data(data_dir: str, preset: dict) -> dict:
         params['classes'] = list(preset_classes(preset))
     semantic = preset['dataset'] == 'semantic'
     if semantic:
-        params.update(world='emoji', size_range=list(preset['size_range']))
+        params.update(world='emoji', size_range=list(preset['size_range']),
+                      generator=datasets.SEMANTIC_GENERATOR_VERSION)
     if preset['long_tail'] == 'generate':
         params['long_tail'] = [round(w, 6) for w in long_tail_weights(preset)]
     stamp = osp.join(data_dir, 'dataset.json')

@@ -113,9 +113,11 @@ def pretrain_params(detector: str, **overrides) -> dict:
     world = overrides.pop('world', 'shapes')
     if world == 'emoji':
         # the semantic world's source set: LVIS names drawn as emoji
-        from mmdet_clipjoint.datasets import SOURCE_EMOJI
+        from mmdet_clipjoint.datasets import (SEMANTIC_GENERATOR_VERSION,
+                                              SOURCE_EMOJI)
         params.update(world=world, classes=list(SOURCE_EMOJI),
-                      size_range=list(_EMOJI_SIZE_RANGE))
+                      size_range=list(_EMOJI_SIZE_RANGE),
+                      generator=SEMANTIC_GENERATOR_VERSION)
         del params['texture']
     elif world != 'shapes':
         raise ValueError(f"world={world!r}: use 'shapes' or 'emoji'")
@@ -173,7 +175,7 @@ def _source_data(root: str, params: dict) -> dict:
                                           make_synthetic_dataset)
     keys = ('num_train', 'num_val', 'img_size', 'classes',
             'objects_per_image', 'texture', 'data_seed', 'world',
-            'size_range')
+            'size_range', 'generator')
     dparams = {k: params[k] for k in keys if k in params}
     data_dir = osp.join(root, 'data', f'source_{_digest(dparams)}')
     stamp = osp.join(data_dir, 'dataset.json')

@@ -79,7 +79,9 @@ def zero_shot_data(data_dir: str, preset: dict, data: dict) -> dict:
     base = [c for c in classes if c not in novel]
     root = osp.join(data_dir, 'zeroshot')
     stamp = osp.join(root, 'dataset.json')
+    from ..datasets import SEMANTIC_GENERATOR_VERSION
     params = dict(classes=classes, novel=novel, seed=preset['data_seed'],
+                  generator=SEMANTIC_GENERATOR_VERSION,
                   num_train=preset['num_train'], img_size=preset['img_size'],
                   size_range=list(preset['size_range']),
                   objects_per_image=list(preset['objects_per_image']))

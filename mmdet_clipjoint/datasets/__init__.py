@@ -2,7 +2,8 @@
 from .caption_dataset import CaptionPhraseDataset, extract_phrases
 from .checks import check_coco_annotation_file
 from .semantic import (ALPHA_THRESHOLD, COCO_EMOJI, DISTRACTOR_EMOJI,
-                       EMOJI_FONT_ENV, SOURCE_EMOJI, EmojiArt,
+                       EMOJI_FONT_ENV, MAX_COVERED,
+                       SEMANTIC_GENERATOR_VERSION, SOURCE_EMOJI, EmojiArt,
                        find_emoji_font, make_semantic_dataset, render_object)
 from .synthetic import (SYNTHETIC_CLASSES, SYNTHETIC_CLASSES_B,
                         SYNTHETIC_COLORS, SYNTHETIC_CONFUSABLE,
@@ -24,5 +25,5 @@ __all__ = [
     'CaptionPhraseDataset', 'check_coco_annotation_file', 'extract_phrases',
     'ALPHA_THRESHOLD', 'COCO_EMOJI', 'DISTRACTOR_EMOJI', 'EMOJI_FONT_ENV',
     'SOURCE_EMOJI', 'EmojiArt', 'find_emoji_font', 'make_semantic_dataset',
-    'render_object'
+    'render_object', 'MAX_COVERED', 'SEMANTIC_GENERATOR_VERSION'
 ]

@@ -9,6 +9,7 @@ from PIL import Image
 
 from mmdet_clipjoint.datasets import (ALPHA_THRESHOLD, COCO_EMOJI,
                                       DISTRACTOR_EMOJI, EMOJI_FONT_ENV,
+                                      MAX_COVERED,
                                       SOURCE_EMOJI, EmojiArt,
                                       find_emoji_font, make_semantic_dataset,
                                       render_object)
@@ -81,6 +82,26 @@ def test_deterministic_by_seed(tmp_path):
         x, y, w, h = ann['bbox']
         assert w >= 2 and h >= 2 and x >= 0 and y >= 0
         assert x + w <= 96 and y + h <= 96
+
+
+def test_no_object_is_hidden_inside_another(tmp_path):
+    info = make_semantic_dataset(str(tmp_path), CLASSES, num_train=40,
+                                 num_val=0, img_size=(96, 96),
+                                 objects_per_image=(3, 3),
+                                 size_range=(0.3, 0.7))
+    by_image = {}
+    for ann in _read(info)['annotations']:
+        by_image.setdefault(ann['image_id'], []).append(ann['bbox'])
+    pairs = 0
+    for boxes in by_image.values():
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1:]:
+                ix = max(0, min(a[0] + a[2], b[0] + b[2]) - max(a[0], b[0]))
+                iy = max(0, min(a[1] + a[3], b[1] + b[3]) - max(a[1], b[1]))
+                small = min(a[2] * a[3], b[2] * b[3])
+                assert ix * iy < MAX_COVERED * small
+                pairs += 1
+    assert pairs > 10  # several objects per image were placed
 
 
 def _solid_art(tmp_path, colours):
