@@ -95,13 +95,15 @@ def run_mmdet_tool(name: str, argv=None) -> None:
         import torch
         if not torch.cuda.is_available():
             _cpu_distributed_shim()
+    from ..datasets.checks import AnnotationError
     from .checkpoint_match import CheckpointMismatchError
     from .data_files import MissingDataFileError
     old_argv = sys.argv
     sys.argv = [path] + argv
     try:
         runpy.run_path(path, run_name='__main__')
-    except (CheckpointMismatchError, MissingDataFileError) as e:
+    except (CheckpointMismatchError, MissingDataFileError,
+            AnnotationError) as e:
         # the message says what is wrong and what to do: no traceback
         sys.exit(f'{name}: error: {e}')
     finally:

@@ -88,6 +88,10 @@ def test_train_refuses_a_bad_file(user_run, split, breaker, message):
     assert f'{split} annotation file {path}' in log, log[-3000:]
     assert message in log, log[-3000:]
     assert 'Iter(train)' not in log  # refused before the first iteration
+    # the message says it all: one line, no traceback
+    assert 'Traceback' not in log
+    assert log.rstrip().splitlines()[-1].startswith(
+        f'train.py: error: {split} annotation file {path}')
     if breaker in (_unknown_category, _duplicate_image_id):
         # the first offending record is named
         rec = ann['annotations'][1] if breaker is _unknown_category else \
