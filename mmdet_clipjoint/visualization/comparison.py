@@ -306,8 +306,10 @@ def draw_comparison(models: Dict[str, object],
             t, how = thresholds[method]
             keep, fallback = select_boxes(scores, t, min_score)
             m = metrics[(setting, method)].get('coco/bbox_mAP', 0.0)
+            n = len(keep)
             line2 = f'thr {t:.2f} ({how}): ' + (
-                '0 boxes, best shown' if fallback else f'{len(keep)} boxes')
+                '0 boxes, best shown' if fallback else
+                f'{n} box{"" if n == 1 else "es"}')
             row.append(draw_panel(
                 paths[i], boxes[keep].tolist(), labels[keep].tolist(),
                 scores[keep].tolist(), classes,
