@@ -105,6 +105,12 @@ _SEMANTIC_GPU_CLASSES = [
     'carrot', 'broccoli', 'donut', 'cake', 'sandwich', 'hot dog', 'cup',
     'wine glass']
 
+#: the tiny pre-training of the CI-sized presets
+_PT_SMOKE = dict(
+    frcnn=dict(num_train=16, num_val=8, max_iters=10, batch_size=4),
+    rtmdet=dict(num_train=16, num_val=8, max_iters=10, batch_size=8),
+    yolo11=dict(num_train=16, num_val=8, max_iters=10, batch_size=8))
+
 #: name -> preset (keys not given take the defaults of :func:`get_preset`).
 PRESETS: Dict[str, dict] = {
     # CI-sized: every method once, with a tiny pre-training so that the
@@ -115,12 +121,7 @@ PRESETS: Dict[str, dict] = {
         iters=dict(frcnn=10, rtmdet=20, yolo11=20),
         batch=dict(frcnn=4, rtmdet=8, yolo11=8),
         pretrained=True,
-        pretrain=dict(
-            frcnn=dict(num_train=16, num_val=8, max_iters=10, batch_size=4),
-            rtmdet=dict(num_train=16, num_val=8, max_iters=10,
-                        batch_size=8),
-            yolo11=dict(num_train=16, num_val=8, max_iters=10,
-                        batch_size=8))),
+        pretrain=_PT_SMOKE),
     # The from-scratch regime (docs/benchmark_accuracy.md), sized for 2 CPU
     # cores (72 runs, two workers of one thread each). Measured with 2
     # threads at 128 px: ~0.5 s per Faster R-CNN and ~0.3 s per RTMDet-tiny
@@ -175,12 +176,7 @@ PRESETS: Dict[str, dict] = {
         settings=['clean', 'both'],
         iters=dict(frcnn=10, rtmdet=20, yolo11=20),
         batch=dict(frcnn=4, rtmdet=8, yolo11=8),
-        pretrain=dict(
-            frcnn=dict(num_train=16, num_val=8, max_iters=10, batch_size=4),
-            rtmdet=dict(num_train=16, num_val=8, max_iters=10,
-                        batch_size=8),
-            yolo11=dict(num_train=16, num_val=8, max_iters=10,
-                        batch_size=8))),
+        pretrain=_PT_SMOKE),
     # 2 CPU cores: 15 classes at 128 px, rare third picked next to a
     # frequent CLIP neighbour, 1/25 of a frequent class's boxes. Learning
     # curve of stock RTMDet-tiny on clean data from the emoji pre-training

@@ -36,6 +36,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
+from .synthetic import class_probabilities
+
 __all__ = [
     'COCO_EMOJI', 'SOURCE_EMOJI', 'DISTRACTOR_EMOJI', 'EMOJI_FONT_ENV',
     'ALPHA_THRESHOLD', 'MAX_COVERED', 'SEMANTIC_GENERATOR_VERSION',
@@ -455,14 +457,7 @@ def make_semantic_dataset(out_dir: str,
     if unlabelled - set(classes):
         raise ValueError('unlabelled_classes must be classes, not '
                          f'{sorted(unlabelled - set(classes))}')
-    class_p = None
-    if class_weights is not None:
-        class_p = np.asarray(class_weights, dtype=float)
-        if class_p.shape != (len(classes), ) or (class_p < 0).any() or \
-                class_p.sum() <= 0:
-            raise ValueError('class_weights must hold one non-negative '
-                             f'weight per class ({len(classes)}), not all 0')
-        class_p = class_p / class_p.sum()
+    class_p = class_probabilities(class_weights, len(classes))
     if not 0 < size_range[0] <= size_range[1] <= 1:
         raise ValueError(f'size_range={size_range} must be 0 < min <= max '
                          '<= 1 (fractions of the short image side)')

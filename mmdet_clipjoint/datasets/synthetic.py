@@ -230,6 +230,20 @@ def _texture(draw: ImageDraw.ImageDraw, pts: List[Tuple[float, float]],
                                fill=dark)
 
 
+def class_probabilities(class_weights: Optional[Sequence[float]],
+                        num_classes: int) -> Optional[np.ndarray]:
+    """Relative class frequencies as probabilities (None stays None:
+    uniform), checked: one non-negative weight per class, not all 0."""
+    if class_weights is None:
+        return None
+    class_p = np.asarray(class_weights, dtype=float)
+    if class_p.shape != (num_classes, ) or (class_p < 0).any() or \
+            class_p.sum() <= 0:
+        raise ValueError('class_weights must hold one non-negative '
+                         f'weight per class ({num_classes}), not all 0')
+    return class_p / class_p.sum()
+
+
 def _check_class_names(classes: Sequence[str]) -> Tuple[str, ...]:
     """Check that every name is ``"<colour> <shape>"`` with a known colour
     and shape, and that no name repeats; return the names as a tuple."""
@@ -411,14 +425,7 @@ def make_synthetic_dataset(out_dir: str,
         and image-folder names, ready for a dataset config.
     """
     classes = _check_class_names(classes or SYNTHETIC_CLASSES)
-    class_p = None
-    if class_weights is not None:
-        class_p = np.asarray(class_weights, dtype=float)
-        if class_p.shape != (len(classes), ) or (class_p < 0).any() or \
-                class_p.sum() <= 0:
-            raise ValueError('class_weights must hold one non-negative '
-                             f'weight per class ({len(classes)}), not all 0')
-        class_p = class_p / class_p.sum()
+    class_p = class_probabilities(class_weights, len(classes))
     if texture not in ('stripes', 'dots', 'none'):
         raise ValueError(f'texture={texture!r}: use stripes, dots or none')
     w, h = int(img_size[0]), int(img_size[1])
