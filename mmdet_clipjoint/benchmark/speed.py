@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 import torch
 
-from ..utils.cli import iter_config_dicts
+from ..utils.config_dicts import iter_config_dicts
 from ..utils.small_config import drop_batch_resize, small_roi_budgets
 from .experiments import REPO_ROOT
 from .timing import (count_flops, interleaved, num_params, peak_memory,

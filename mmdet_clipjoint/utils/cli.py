@@ -3,12 +3,9 @@
 whose help is the script's docstring, and a clean exit on bad input."""
 import argparse
 import sys
-from typing import Callable, Iterator
+from typing import Callable
 
-__all__ = [
-    'doc_parser', 'add_cfg_options', 'run_main', 'iter_config_dicts',
-    'positive_int'
-]
+__all__ = ['doc_parser', 'add_cfg_options', 'run_main', 'positive_int']
 
 
 def doc_parser(doc: str) -> argparse.ArgumentParser:
@@ -56,13 +53,3 @@ def run_main(main: Callable, prog: str) -> None:
     except (ValueError, FileNotFoundError) as e:
         sys.exit(f'{prog}: error: {e}')
 
-
-def iter_config_dicts(node) -> Iterator[dict]:
-    """Every dict in a nested config (``node`` itself first, depth first)."""
-    if isinstance(node, dict):
-        yield node
-        for v in node.values():
-            yield from iter_config_dicts(v)
-    elif isinstance(node, (list, tuple)):
-        for v in node:
-            yield from iter_config_dicts(v)

@@ -1,6 +1,7 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
-"""One-stage detectors that also train on image-caption batches (DetCLIPv2's
-hybrid detection + caption supervision)."""
+"""Hybrid detectors: stock one-stage (RTMDet, YOLOX, YOLO11) and two-stage
+(Faster R-CNN) detectors that also train on image-caption batches
+(DetCLIPv2's hybrid detection + caption supervision)."""
 from typing import Dict, Union
 
 import torch
@@ -25,13 +26,26 @@ class CaptionBatchMixin:
     ``MultiDataSampler`` + ``MultiDataAspectRatioBatchSampler``: each batch
     comes from one dataset). A caption sample carries
     ``metainfo['phrases']`` (:class:`CaptionPhraseDataset`); a batch of them
-    goes to :meth:`caption_loss` (one-stage: ``bbox_head.loss_by_captions``
-    of :class:`ClipJointDenseMixin`), any other batch to the stock loss.
+    goes to :meth:`caption_loss`, any other batch to the stock loss.
+
+    :meth:`caption_loss` here serves the one-stage detectors (the dense
+    head's ``loss_by_captions``, :class:`ClipJointDenseMixin`);
+    :class:`HybridFasterRCNN` overrides it for the two-stage one (RPN
+    proposals, then the RoI head's ``loss_by_captions``).
     """
 
     def caption_loss(self, x, batch_data_samples: SampleList) -> dict:
-        """The word-region loss of a caption batch (one-stage: the
-        head's top-scoring locations are the regions)."""
+        """The word-region loss of a caption batch; the regions are the
+        dense head's top-scoring locations (one-stage detectors).
+
+        Args:
+            x (tuple[Tensor]): Neck features, each (B, C, H_i, W_i).
+            batch_data_samples (list[:obj:`DetDataSample`]): Caption
+                samples (``metainfo['phrases']``).
+
+        Returns:
+            dict[str, Tensor]: ``loss_word_region``.
+        """
         return self.bbox_head.loss_by_captions(x, batch_data_samples)
 
     def loss(self, batch_inputs: Tensor,
