@@ -1,38 +1,14 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """Speed and memory of ClipJoint next to its stock twin, in one process.
 
-For each detector (Faster R-CNN R50-FPN, RTMDet-tiny) it builds the ClipJoint
-model once per score mode (det / clip / fuse) and the stock detector, all
-carrying the *same* weights: the ClipJoint state dict is loaded into the stock
-model with ``strict=False`` and only ClipJoint-specific keys may be left over.
-It then measures, interleaved (the order of the models rotates every
-repetition, so machine noise hits all alike):
-
-* inference latency per image (``model.test_step``: pre-processing, forward,
-  post-processing and NMS) at batch 1 and batch 8;
-* the training step time (``model.train_step``: forward, backward and the
-  config's optimizer step; learning rate 0 so that the weights -- and hence
-  every model's workload -- stay identical across repetitions);
-* peak memory of one call: on CUDA ``max_memory_allocated`` minus what was
-  allocated before the call; on CPU the increase of the peak RSS (``VmHWM``)
-  during the call (after ``malloc_trim``), i.e. the activations and
-  workspace, not the weights;
-* parameters and FLOPs (``torch.utils.flop_counter`` on the same inference
-  call: convolutions and matrix products, 2 FLOPs per multiply-add; RoIAlign,
-  NMS and element-wise ops are not counted);
-* optionally the one-off text-bank initialisation (CLIP ViT-B/32 text encoder
-  with random weights, C classes x T prompt templates, and the file-cache
-  path).
-
-It reports medians with the inter-quartile range and min-max, and the ratio
-ClipJoint / stock as the median of the per-repetition ratios (each ratio
-taken from the same repetition), from wall-clock and from process CPU time.
-``--aa`` times the stock model twice per repetition: the ratio of the two is
-the noise floor of the machine. ``--profile N`` adds a per-op diff
-(torch.profiler) of stock vs ClipJoint. Inputs are fixed random images; text
-banks use ``init_source='random'`` (no CLIP weights offline). On CPU it runs
-with 1 torch thread unless ``--threads`` says otherwise (on a shared machine,
-multi-threaded OpenMP regions multiply the noise). Results:
+For each detector it times the ClipJoint model in every score mode (det /
+clip / fuse) and the stock detector, all with the same weights, interleaved:
+inference per image, the training step, peak memory, parameters and FLOPs,
+optionally a per-op profile (``--profile``) and the text-bank
+initialisation (``--text-bank``); ``--aa`` times stock twice (the noise
+floor). What is measured and how: :mod:`mmdet_clipjoint.benchmark.speed`,
+whose :func:`run_speed_benchmark` this is the command line of. On CPU it
+runs with 1 torch thread unless ``--threads`` says otherwise. Results:
 ``docs/benchmark_speed.md``.
 
 The last line of the output always reads::
@@ -48,20 +24,16 @@ Examples:
     python tools/benchmark_speed.py --device cuda --img-size 640 --reps 50
 """
 import argparse
-import json
-import os
-import os.path as osp
-import re
 import sys
 
-import torch
+import mmdet_clipjoint  # noqa: F401
+from mmdet_clipjoint.benchmark.speed import (run_speed_benchmark,
+                                             speed_settings)
+from mmdet_clipjoint.benchmark.speed_detectors import (SCORE_MODES,
+                                                       SPEED_DETECTORS)
 
-from mmdet_clipjoint.benchmark.speed import (SCORE_MODES, SPEED_DETECTORS,
-                                             SPEED_PRESETS,
-                                             run_speed_benchmark)
-from mmdet_clipjoint.benchmark.speed_report import markdown
-
-REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+#: options that are no setting of the run
+_RUN_ARGS = ('quick', 'detectors', 'device', 'threads', 'out')
 
 
 def parse_args(argv=None):
@@ -92,10 +64,9 @@ def parse_args(argv=None):
                    help='Faster R-CNN with ResNet-18 (both models)')
     p.add_argument('--r50', dest='light_backbone', action='store_false',
                    help='keep ResNet-50 (default of the full run)')
-    p.add_argument('--modes', nargs='+', choices=SCORE_MODES,
-                   default=list(SCORE_MODES),
+    p.add_argument('--modes', nargs='+', choices=SCORE_MODES, default=None,
                    help='ClipJoint score modes to time (default: all)')
-    p.add_argument('--dense-fuse', action='store_true',
+    p.add_argument('--dense-fuse', action='store_true', default=None,
                    help='one-stage heads: embed every location in clip / fuse '
                    'mode (the worst case) instead of only those whose score '
                    'can reach score_thr (how many do depends on the weights: '
@@ -108,6 +79,7 @@ def parse_args(argv=None):
                    '(random weights: none do, so the sparse scoring would '
                    'embed nothing)')
     p.add_argument('--no-train', dest='train', action='store_false',
+                   default=None,
                    help='skip the training-step measurements')
     p.add_argument('--small-rois', dest='small_rois', action='store_true',
                    default=None, help='Faster R-CNN with the CPU-test RoI '
@@ -129,9 +101,13 @@ def parse_args(argv=None):
     p.add_argument('--text-bank', dest='text_bank', action='store_true',
                    default=None, help='time the text-bank initialisation')
     p.add_argument('--no-text-bank', dest='text_bank', action='store_false')
-    p.add_argument('--text-classes', type=int, default=80)
-    p.add_argument('--text-templates', type=int, nargs='+', default=[1, 10])
-    p.add_argument('--clip-model', default='ViT-B-32')
+    p.add_argument('--text-classes', type=int, default=None,
+                   help='C of the text-bank timing (default: 80)')
+    p.add_argument('--text-templates', type=int, nargs='+', default=None,
+                   help='T of each text-bank timing (default: 1 10)')
+    p.add_argument('--clip-model', default=None,
+                   help='open_clip model of the text-bank timing (default: '
+                   'ViT-B-32)')
     p.add_argument('--threads', type=int, default=None,
                    help='torch intra-op threads (default on CPU: 1 -- on a '
                    'shared machine multi-threaded OpenMP regions wait for '
@@ -140,63 +116,33 @@ def parse_args(argv=None):
     p.add_argument('--out', default=None,
                    help='write <out>.md and <out>.json')
     args = p.parse_args(argv)
-    preset = SPEED_PRESETS['quick' if args.quick else 'full']
-    for k, v in preset.items():
-        if getattr(args, k, None) is None:
-            setattr(args, k, v)
-    if args.device.startswith('cuda') and not torch.cuda.is_available():
-        p.error('--device cuda but CUDA is not available')
-    if args.kept_fraction is not None and not 0 < args.kept_fraction <= 1:
-        p.error(f'--kept-fraction {args.kept_fraction} must be in (0, 1]')
-    if args.kept_fraction is not None and args.dense_fuse:
-        p.error('--kept-fraction sets how many locations the sparse scoring '
-                'embeds; --dense-fuse embeds all of them: use one')
+    try:  # every option is checked before any work
+        speed_settings(_preset(args), args.device, **_options(args))
+    except ValueError as e:
+        p.error(str(e))
     return args
 
 
+def _preset(args) -> str:
+    return 'quick' if args.quick else 'full'
+
+
+def _options(args) -> dict:
+    return {k: v for k, v in vars(args).items()
+            if k not in _RUN_ARGS and v is not None}
+
 
 def main(argv=None) -> dict:
-    """Run the benchmark, print (and optionally write) the report.
-
-    The last printed line is the ``ratios:`` line. Returns the results dict
-    (also written as JSON with ``--out``).
-    """
+    """Run the benchmark and print the report (also written with
+    ``--out``); the last printed line is the ``ratios:`` line. Returns the
+    results."""
     args = parse_args(argv)
-    args.default_threads = torch.get_num_threads()
-    if args.threads is None and args.device == 'cpu':
-        args.threads = 1
-    import mmdet_clipjoint  # noqa: F401
-    from mmdet.utils import register_all_modules
-    from mmengine.logging import MMLogger
-    register_all_modules()
-    logger = MMLogger.get_current_instance()
-    log_level = logger.level
-    logger.setLevel('WARNING')  # init_weights logs every parameter
-    try:
-        if args.threads:
-            torch.set_num_threads(args.threads)
-        command = 'python ' + ' '.join(
-            [osp.relpath(osp.abspath(__file__), REPO_ROOT)] +
-            list(sys.argv[1:] if argv is None else argv))
-        results = run_speed_benchmark(args, command)
-    finally:  # in-process callers (tests) get their settings back
-        torch.set_num_threads(args.default_threads)
-        logger.setLevel(log_level)
-    text = markdown(results)
-    if args.out:
-        prefix = re.sub(r'\.(md|json)$', '', args.out)
-        d = osp.dirname(prefix)
-        if d:
-            os.makedirs(d, exist_ok=True)
-        with open(prefix + '.md', 'w') as f:
-            f.write(text)
-        with open(prefix + '.json', 'w') as f:
-            json.dump(results, f, indent=1)
-    print()
-    print(text.rstrip('\n').rsplit('\n', 1)[0])
-    print(f"(wall time {results['wall_s']:.1f} s)")
-    print(results['ratios_line'], flush=True)
-    return results
+    command = 'python tools/benchmark_speed.py ' + ' '.join(
+        sys.argv[1:] if argv is None else argv)
+    return run_speed_benchmark(
+        _preset(args), detectors=args.detectors, out=args.out,
+        device=args.device, threads=args.threads, command=command.strip(),
+        **_options(args))
 
 
 if __name__ == '__main__':

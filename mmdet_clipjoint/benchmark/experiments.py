@@ -15,15 +15,14 @@ from mmengine.runner import Runner
 from ..models.layers.score_fusion import ScoreModeMixin, set_score_mode
 from ..engine.hooks.progress_bar_hook import ProgressBarHook
 from ..utils.config_dicts import iter_config_dicts
+from ..utils.config_files import load_config
 from ..utils.console import console_to_file
 from ..utils.small_config import shrink_config
 
 __all__ = [
-    'DETECTORS', 'SETTINGS', 'CLIPJOINT_VARIANTS', 'REPO_ROOT',
+    'DETECTORS', 'SETTINGS', 'CLIPJOINT_VARIANTS',
     'build_experiment_cfg', 'run_experiment', 'evaluate'
 ]
-
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 #: detector -> base configs and the methods compared on it.
 DETECTORS: Dict[str, dict] = dict(
@@ -107,15 +106,6 @@ SETTINGS: Dict[str, dict] = dict(
 )
 
 
-def _load(path: str) -> Config:
-    if '::' in path:  # a config of an installed OpenMMLab package
-        from mmengine.hub import get_config
-        return get_config(path)
-    if not osp.isabs(path):
-        path = osp.join(REPO_ROOT, path)
-    return Config.fromfile(path)
-
-
 def build_experiment_cfg(detector: str,
                          method: str,
                          data: dict,
@@ -174,7 +164,8 @@ def build_experiment_cfg(detector: str,
             f'method {method!r} is not defined for {detector}; choose from '
             f'{spec["methods"]} or a ClipJoint variant '
             f'{tuple(CLIPJOINT_VARIANTS)}.')
-    cfg = _load(spec['clipjoint' if is_clipjoint else 'stock'])
+    # ``configs/...``: the configs shipped with the package
+    cfg = load_config(spec['clipjoint' if is_clipjoint else 'stock'])
     cfg = shrink_config(cfg, data, work_dir, seed=seed, **shrink)
     if pretrained:
         # after shrink_config, which drops the configs' download init

@@ -86,18 +86,15 @@ def grad_share_at_init(detector: str, bound: Optional[float], data: dict,
         data (dict): ``make_synthetic_dataset`` output (its classes).
         work_dir (str): The shrunk config's work dir.
     """
-    import os.path as osp
-
-    from mmengine.config import Config
     from mmengine.dataset import pseudo_collate
 
     from mmdet.registry import MODELS
     from mmdet.testing import demo_mm_inputs
     from ..utils import shrink_config
-    from .experiments import DETECTORS, REPO_ROOT
-    cfg = shrink_config(
-        Config.fromfile(osp.join(REPO_ROOT, DETECTORS[detector]['clipjoint'])),
-        data, work_dir, img_size=128)
+    from ..utils.config_files import load_config
+    from .experiments import DETECTORS
+    cfg = shrink_config(load_config(DETECTORS[detector]['clipjoint']),
+                        data, work_dir, img_size=128)
     head = cfg.model.roi_head.bbox_head if detector == 'frcnn' else \
         cfg.model.bbox_head
     head.text_bank.update(init_source='random', cache_dir=None)

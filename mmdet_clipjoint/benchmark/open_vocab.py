@@ -27,7 +27,8 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 from mmengine.config import Config, ConfigDict
 
-from .experiments import REPO_ROOT, run_experiment
+from ..utils.config_files import load_config
+from .experiments import run_experiment
 from .stats import format_paired, paired_diff
 
 __all__ = [
@@ -36,7 +37,7 @@ __all__ = [
     'open_vocab_report'
 ]
 
-#: arm -> config (relative to the repository)
+#: arm -> config (shipped with the package, see ``utils.config_files``)
 OPEN_VOCAB_ARMS: Dict[str, str] = {
     'boxes-only': 'configs/clipjoint_open_vocab/'
     'rtmdet_tiny_boxes-only_8xb8-30e_synthetic-ov.py',
@@ -121,7 +122,7 @@ def build_open_vocab_cfg(arm: str,
     if arm not in OPEN_VOCAB_ARMS:
         raise ValueError(f'arm={arm!r}; choose one of '
                          f'{list(OPEN_VOCAB_ARMS)}')
-    cfg = Config.fromfile(osp.join(REPO_ROOT, OPEN_VOCAB_ARMS[arm]))
+    cfg = load_config(OPEN_VOCAB_ARMS[arm])
     root = data['data_root'].rstrip('/') + '/'
     hybrid = arm != 'boxes-only'
     train = cfg.train_dataloader

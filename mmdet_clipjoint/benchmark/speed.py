@@ -1,86 +1,125 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """Speed and memory of ClipJoint next to its stock twin, in one process.
 
-For each detector it builds the ClipJoint model once per score mode and the
-stock detector, all carrying the *same* weights (the ClipJoint state dict is
-loaded into the stock model with ``strict=False``; only ClipJoint-specific
-keys may be left over), and measures them interleaved
-(:mod:`.timing`): inference latency at each batch size, the training step,
-peak memory, parameters and FLOPs, optionally a per-op profile and the
-one-off text-bank initialisation. The report is :mod:`.speed_report`; the
-command line (and the meaning of every option) is
-``tools/benchmark_speed.py``.
+For each detector (:data:`~.speed_detectors.SPEED_DETECTORS`) it builds the
+ClipJoint model once per score mode (det / clip / fuse) and the stock
+detector, all carrying the *same* weights: the ClipJoint state dict is
+loaded into the stock model with ``strict=False`` and only
+ClipJoint-specific keys may be left over. It then measures, interleaved
+(:mod:`.timing`: the order of the models rotates every repetition, so
+machine noise hits all alike):
+
+* inference latency per image (``model.test_step``: pre-processing,
+  forward, post-processing and NMS) at each batch size;
+* the training step time (``model.train_step``: forward, backward and the
+  config's optimizer step; learning rate 0 so that the weights -- and hence
+  every model's workload -- stay identical across repetitions);
+* peak memory of one call: on CUDA ``max_memory_allocated`` minus what was
+  allocated before the call; on CPU the increase of the peak RSS
+  (``VmHWM``) during the call (after ``malloc_trim``), i.e. the
+  activations and workspace, not the weights;
+* parameters and FLOPs (``torch.utils.flop_counter`` on the same inference
+  call: convolutions and matrix products, 2 FLOPs per multiply-add;
+  RoIAlign, NMS and element-wise ops are not counted);
+* optionally a per-op diff (torch.profiler) of stock vs ClipJoint and the
+  one-off text-bank initialisation (CLIP text encoder with random weights,
+  C classes x T prompt templates, and the file-cache path).
+
+It reports medians with the inter-quartile range and min-max, and the ratio
+ClipJoint / stock as the median of the per-repetition ratios (each ratio
+taken from the same repetition), from wall-clock and from process CPU time;
+``aa`` times the stock model twice per repetition, whose ratio is the noise
+floor of the machine. Inputs are fixed random images; text banks use
+``init_source='random'`` (no CLIP weights offline). The entry point is
+:func:`run_speed_benchmark` (presets: :data:`~.speed_detectors.
+SPEED_PRESETS`), the report :mod:`.speed_report`, the command line
+``tools/benchmark_speed.py`` (which says what each option means).
 """
 import copy
-import math
 import gc
+import json
+import math
+import os
 import os.path as osp
 import re
 import tempfile
 import time
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 import torch
 
 from ..utils.config_dicts import iter_config_dicts
+from ..utils.config_files import config_file
 from ..utils.small_config import drop_batch_resize, small_roi_budgets
-from .experiments import REPO_ROOT
+from .speed_detectors import (SCORE_MODES, SPEED_DEFAULTS, SPEED_DETECTORS,
+                              SPEED_PRESETS)
+from .speed_report import environment, markdown, ratios_line
 from .timing import (count_flops, interleaved, num_params, peak_memory,
                      profile_diff, timing_entry)
 
 __all__ = [
-    'SPEED_DETECTORS', 'SCORE_MODES', 'SPEED_PRESETS', 'load_cfg',
-    'prepare_model_cfg', 'check_shared_keys', 'build_pair', 'make_batch',
-    'build_optim_wrapper', 'bench_detector', 'bench_text_bank',
+    'speed_settings', 'load_cfg', 'prepare_model_cfg', 'check_shared_keys',
+    'build_pair', 'make_batch', 'build_optim_wrapper',
+    'calibrate_kept_fraction', 'bench_detector', 'bench_text_bank',
     'run_speed_benchmark'
 ]
 
-#: stock config (mmdet's) and its ClipJoint twin (ours, relative to the repo)
-SPEED_DETECTORS = dict(
-    frcnn=dict(
-        name='Faster R-CNN R50-FPN',
-        stock='mmdet::faster_rcnn/faster-rcnn_r50_fpn_1x_coco.py',
-        clipjoint='configs/clipjoint_faster-rcnn/'
-        'clipjoint-faster-rcnn_r50_fpn_1x_coco.py'),
-    rtmdet=dict(
-        name='RTMDet-tiny',
-        stock='mmdet::rtmdet/rtmdet_tiny_8xb32-300e_coco.py',
-        clipjoint='configs/clipjoint_rtmdet/'
-        'clipjoint-rtmdet_tiny_8xb32-300e_coco.py'),
-    yolo11=dict(
-        name='YOLO11-n',
-        stock='configs/yolo11/yolo11_n_8xb16-600e_coco.py',
-        clipjoint='configs/clipjoint_yolo11/'
-        'clipjoint-yolo11_n_8xb16-600e_coco.py'),
-    yolox=dict(
-        name='YOLOX-s',
-        stock='mmdet::yolox/yolox_s_8xb8-300e_coco.py',
-        clipjoint='configs/clipjoint_yolox/clipjoint-yolox_s_8xb8-300e_coco.py'),
-)
-SCORE_MODES = ('det', 'clip', 'fuse')
 #: substrings that mark a state-dict key as ClipJoint-only (the branch)
 CLIPJOINT_KEY_PATTERNS = ('text_bank', 'proj', 'contrast', 'embed', 'clip')
 
-SPEED_PRESETS = dict(
-    # < 2 min on 2 shared CPU cores, R18 backbone for Faster R-CNN
-    quick=dict(img_size=128, reps=11, reps_batched=3, train_reps=5, warmup=1,
-               batches=[1], train_batch=2,
-               light_backbone=True, small_rois=True, aa=False, memory=True,
-               flops=True, profile=0, text_bank=False),
-    full=dict(img_size=320, reps=15, reps_batched=5, train_reps=9, warmup=2,
-              batches=[1, 8],
-              train_batch=2, light_backbone=False, small_rois=False,
-              aa=True, memory=True, flops=True, profile=5, text_bank=True),
-)
+
+def speed_settings(preset_name: str = 'full', device: str = 'cpu',
+                   **options) -> dict:
+    """The settings of a run: the preset's, overridden by ``options``.
+
+    Args:
+        preset_name (str): Key of :data:`~.speed_detectors.SPEED_PRESETS`.
+        device (str): ``cpu`` or ``cuda[:i]``.
+        **options: Any key of the presets or of
+            :data:`~.speed_detectors.SPEED_DEFAULTS` (the options of
+            ``tools/benchmark_speed.py`` say what each means); None keeps
+            the preset's (default's) value.
+
+    Returns:
+        dict: Every setting, ``preset`` and ``device`` included.
+
+    Raises:
+        ValueError: An unknown preset or option, an unusable device or
+            contradicting options.
+    """
+    if preset_name not in SPEED_PRESETS:
+        raise ValueError(f'unknown speed preset {preset_name!r}; choose from '
+                         f'{list(SPEED_PRESETS)}')
+    settings = dict(SPEED_DEFAULTS, **SPEED_PRESETS[preset_name])
+    unknown = sorted(set(options) - set(settings))
+    if unknown:
+        raise ValueError(f'unknown speed benchmark options {unknown}; '
+                         f'choose from {sorted(settings)}')
+    settings.update({k: v for k, v in options.items() if v is not None})
+    settings.update(preset=preset_name, quick=preset_name == 'quick',
+                    device=device, modes=list(settings['modes']))
+    bad = [m for m in settings['modes'] if m not in SCORE_MODES]
+    if bad or not settings['modes']:
+        raise ValueError(f'modes {settings["modes"]}: choose from '
+                         f'{SCORE_MODES}')
+    if device.startswith('cuda') and not torch.cuda.is_available():
+        raise ValueError(f'device {device!r} but CUDA is not available')
+    kf = settings['kept_fraction']
+    if kf is not None and not 0 < kf <= 1:
+        raise ValueError(f'kept_fraction {kf} must be in (0, 1]')
+    if kf is not None and settings['dense_fuse']:
+        raise ValueError(
+            'kept_fraction sets how many locations the sparse scoring '
+            'embeds; dense_fuse embeds all of them: use one')
+    return settings
 
 
 def load_cfg(path: str, tmp_dir: str):
     """Load a config file; ``mmdet::`` paths through a one-line child."""
     from mmengine.config import Config
     if '::' not in path:
-        path = path if osp.isabs(path) else osp.join(REPO_ROOT, path)
-        return Config.fromfile(path)
+        return Config.fromfile(config_file(path))
     child = osp.join(tmp_dir, re.sub(r'\W', '_', path) + '.py')
     with open(child, 'w') as f:
         f.write(f"_base_ = '{path}'\n")
@@ -315,23 +354,31 @@ def calibrate_kept_fraction(models: Dict[str, torch.nn.Module], data: dict,
 # --------------------------------------------------------------------------
 # one detector
 # --------------------------------------------------------------------------
-def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
-    """Every measurement of one detector (stock vs ClipJoint)."""
+def bench_detector(key: str, settings: dict, tmp_dir: str,
+                   log: Callable[[str], None] = print) -> dict:
+    """Every measurement of one detector (stock vs ClipJoint).
+
+    Args:
+        key (str): Key of :data:`~.speed_detectors.SPEED_DETECTORS`.
+        settings (dict): Output of :func:`speed_settings`.
+        tmp_dir (str): Scratch folder.
+        log (callable): Where progress lines go.
+    """
     spec = SPEED_DETECTORS[key]
-    device = args.device
+    device = settings['device']
     t_build = time.perf_counter()
-    modes = list(args.modes)
-    pair = build_pair(spec, args.light_backbone, device, tmp_dir,
-                      modes=modes, small_rois=args.small_rois)
+    modes = list(settings['modes'])
+    pair = build_pair(spec, settings['light_backbone'], device, tmp_dir,
+                      modes=modes, small_rois=settings['small_rois'])
     models = pair['models']
-    if getattr(args, 'dense_fuse', False):
+    if settings['dense_fuse']:
         # one-stage heads: embed every location in clip / fuse mode (the
         # worst case; by default only those that can reach score_thr)
         for m in models.values():
             head = getattr(m, 'bbox_head', None)
             if hasattr(head, 'sparse_fuse'):
                 head.sparse_fuse = False
-    kf = getattr(args, 'kept_fraction', None)
+    kf = settings['kept_fraction']
     trunk = None
     if kf is not None and key in ('rtmdet', 'yolo11'):
         # their randomly initialised trunks give (near) constant features
@@ -345,7 +392,7 @@ def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
             missing, unexpected = m.load_state_dict(sd, strict=False)
             assert not unexpected, unexpected
         log(f'[{key}] backbone + neck from {trunk}')
-    calib = calibrate_kept_fraction(models, make_batch(1, args.img_size),
+    calib = calibrate_kept_fraction(models, make_batch(1, settings['img_size']),
                                     kf) if kf is not None else None
     if calib is not None:
         calib['trunk'] = trunk
@@ -356,7 +403,7 @@ def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
     variants = ['stock'] + modes
     main_mode = 'fuse' if 'fuse' in modes else modes[-1]
     res = dict(
-        name=spec['name'] + (' (R18 backbone)' if args.light_backbone
+        name=spec['name'] + (' (R18 backbone)' if settings['light_backbone']
                              and key == 'frcnn' else ''),
         stock_config=spec['stock'], clipjoint_config=spec['clipjoint'],
         clipjoint_only_keys=len(pair['extra_keys']),
@@ -373,11 +420,11 @@ def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
     # ---- inference ------------------------------------------------------
     # 'stock_aa': the stock model timed a second time per round, an A/A
     # control whose ratio to 'stock' shows the noise floor of the machine
-    for bs in args.batches:
-        first = bs == args.batches[0]
-        timed_variants = variants + (['stock_aa'] if args.aa and first
+    for bs in settings['batches']:
+        first = bs == settings['batches'][0]
+        timed_variants = variants + (['stock_aa'] if settings['aa'] and first
                                      else [])
-        data = make_batch(bs, args.img_size)
+        data = make_batch(bs, settings['img_size'])
 
         def infer(m, data=data):
             with torch.no_grad():
@@ -396,8 +443,8 @@ def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
         times = interleaved(
             {v: (lambda m=models[v.replace('_aa', '')]: infer(m))
              for v in timed_variants},
-            args.reps if first else args.reps_batched,
-            args.warmup if first else min(args.warmup, 1), device)
+            settings['reps'] if first else settings['reps_batched'],
+            settings['warmup'] if first else min(settings['warmup'], 1), device)
         entry = {v: timing_entry(times, v, None if v == 'stock' else 'stock',
                                  per=bs) for v in timed_variants}
         res['infer'][f'bs{bs}'] = entry
@@ -405,22 +452,22 @@ def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
             f"{v} {entry[v]['time']['median'] * 1e3:.1f} ms/img" +
             (f" (x{entry[v]['ratio']['median']:.3f})" if v != 'stock'
              else '') for v in timed_variants))
-        if args.memory:
+        if settings['memory']:
             res['memory'][f'infer_bs{bs}'] = {
                 v: peak_memory(lambda m=models[v]: infer(m), device)
                 for v in variants}
-        if args.flops and bs == 1:
+        if settings['flops'] and bs == 1:
             res['flops'] = {
                 v: count_flops(lambda m=models[v]: infer(m))
                 for v in variants}
-        if args.profile and bs == 1:
+        if settings['profile'] and bs == 1:
             res['profile'] = dict(infer_bs1=profile_diff(
                 {v: (lambda m=models[v]: infer(m))
-                 for v in ('stock', main_mode)}, 'stock', args.profile,
+                 for v in ('stock', main_mode)}, 'stock', settings['profile'],
                 device=device))
 
     # ---- training step --------------------------------------------------
-    if not args.train:
+    if not settings['train']:
         return res
     # the score mode only matters at inference: train one ClipJoint model
     train_models = dict(stock=models['stock'], clipjoint=models[main_mode])
@@ -432,55 +479,66 @@ def bench_detector(key: str, args, tmp_dir: str, log=print) -> dict:
         stock=build_optim_wrapper(train_models['stock'], pair['cfg_stock']),
         clipjoint=build_optim_wrapper(train_models['clipjoint'],
                                       pair['cfg_clipjoint']))
-    data = make_batch(args.train_batch, args.img_size, seed=1)
+    data = make_batch(settings['train_batch'], settings['img_size'], seed=1)
     for m in train_models.values():
         m.train()
 
     def step(name):
         train_models[name].train_step(data, wrappers[name])
 
-    names = list(train_models) + (['stock_aa'] if args.aa else [])
+    names = list(train_models) + (['stock_aa'] if settings['aa'] else [])
     times = interleaved({n: (lambda n=n.replace('_aa', ''): step(n))
-                         for n in names}, args.train_reps,
-                        max(args.warmup, 1), device)
-    res['train'] = dict(batch=args.train_batch)
+                         for n in names}, settings['train_reps'],
+                        max(settings['warmup'], 1), device)
+    res['train'] = dict(batch=settings['train_batch'])
     for n in names:
         res['train'][n] = timing_entry(times, n,
                                        None if n == 'stock' else 'stock')
-    log(f"[{key}] train step bs{args.train_batch}: " + ', '.join(
+    log(f"[{key}] train step bs{settings['train_batch']}: " + ', '.join(
         f"{n} {res['train'][n]['time']['median']:.3f} s" +
         (f" (x{res['train'][n]['ratio']['median']:.3f})" if n != 'stock'
          else '') for n in names))
-    if args.memory:
+    if settings['memory']:
         res['memory']['train'] = {
             n: peak_memory(lambda n=n: step(n), device)
             for n in train_models}
-    if args.profile:
+    if settings['profile']:
         res.setdefault('profile', {})['train'] = profile_diff(
             {n: (lambda n=n: step(n)) for n in train_models}, 'stock',
-            args.profile, device=device)
+            settings['profile'], device=device)
     return res
 
 
 # --------------------------------------------------------------------------
 # text-bank initialisation (one-off)
 # --------------------------------------------------------------------------
-def bench_text_bank(args, tmp_dir: str, log=print) -> dict:
-    """CLIP ViT-B/32 (random weights) text encoding of C x T prompts, and
-    the file-cache path of :func:`encode_class_names_cached`."""
+def bench_text_bank(tmp_dir: str, clip_model: str = 'ViT-B-32',
+                    text_classes: int = 80,
+                    text_templates: Sequence[int] = (1, 10),
+                    log: Callable[[str], None] = print) -> dict:
+    """CLIP text encoding (random weights) of C x T prompts, and the
+    file-cache path of :func:`encode_class_names_cached`.
+
+    Args:
+        tmp_dir (str): Scratch folder (checkpoint and cache).
+        clip_model (str): open_clip model name.
+        text_classes (int): C, the first COCO class names.
+        text_templates (Sequence[int]): T of each timed encoding.
+        log (callable): Where progress lines go.
+    """
     from mmdet.datasets import CocoDataset
 
     from mmdet_clipjoint.models.utils.clip_text import (
         ENSEMBLE_TEMPLATES, build_clip_model, encode_class_names,
         encode_class_names_cached)
-    model_name = args.clip_model
-    names = list(CocoDataset.METAINFO['classes'])[:args.text_classes]
+    model_name = clip_model
+    names = list(CocoDataset.METAINFO['classes'])[:text_classes]
     out = dict(model=model_name, classes=len(names),
                threads=torch.get_num_threads())
     t0 = time.perf_counter()
     clip = build_clip_model(model_name, None)
     out['build_s'] = time.perf_counter() - t0
-    for t_count in args.text_templates:
+    for t_count in text_templates:
         templates = (list(ENSEMBLE_TEMPLATES) * math.ceil(
             t_count / len(ENSEMBLE_TEMPLATES)))[:t_count]
         t0 = time.perf_counter()
@@ -507,46 +565,113 @@ def bench_text_bank(args, tmp_dir: str, log=print) -> dict:
     return out
 
 
-def run_speed_benchmark(args, command: str, log=print) -> dict:
-    """Every measurement requested by ``args`` (the options of
-    ``tools/benchmark_speed.py``, presets applied); returns the results.
+def _print(line: str) -> None:
+    print(line, flush=True)
+
+
+def run_speed_benchmark(preset_name: str = 'full',
+                        detectors: Optional[Sequence[str]] = None,
+                        out: Optional[str] = None,
+                        device: str = 'cpu',
+                        threads: Optional[int] = None,
+                        command: Optional[str] = None,
+                        log: Callable[[str], None] = _print,
+                        **options) -> dict:
+    """Run the speed benchmark, log its report and optionally write it.
 
     Args:
-        args: Parsed options (``argparse.Namespace``).
-        command: The command line, recorded in the results.
-        log: Where progress lines go.
+        preset_name (str): Key of :data:`~.speed_detectors.SPEED_PRESETS`
+            (``quick`` or ``full``).
+        detectors (Sequence[str], optional): Keys of
+            :data:`~.speed_detectors.SPEED_DETECTORS` (default: every one
+            whose ClipJoint config is shipped).
+        out (str, optional): Write ``<out>.md`` and ``<out>.json`` (a
+            ``.md`` / ``.json`` suffix is dropped).
+        device (str): ``cpu`` or ``cuda[:i]``.
+        threads (int, optional): Torch intra-op threads of the
+            measurements (default on CPU: 1 -- on a shared machine
+            multi-threaded OpenMP regions wait for descheduled threads,
+            which multiplies the noise; on CUDA: torch's). The text-bank
+            timing uses torch's own; the caller's are restored at the end.
+        command (str, optional): The command line recorded in the results
+            (default: this call).
+        log (callable): Where progress lines and the report go; the last
+            line is the ``ratios:`` line.
+        **options: Settings overriding the preset (see
+            :func:`speed_settings`).
+
+    Returns:
+        dict: ``command``, ``environment``, ``settings``, ``detectors``
+        (key -> measurements), ``text_bank`` (when timed), ``wall_s`` and
+        ``ratios_line``; as written to ``<out>.json``.
     """
-    from .speed_report import environment, ratios_line
-    keys = args.detectors
-    if keys is None:
-        keys = [k for k in SPEED_DETECTORS
-                if osp.isfile(osp.join(REPO_ROOT, SPEED_DETECTORS[k]['clipjoint']))]
-        for k in SPEED_DETECTORS:
-            if k not in keys:
-                log(f"[{k}] skipped: {SPEED_DETECTORS[k]['clipjoint']} does not "
-                      'exist yet')
-    settings = {k: getattr(args, k) for k in (
-        'quick', 'img_size', 'reps', 'reps_batched', 'train_reps', 'warmup',
-        'batches',
-        'train_batch', 'light_backbone', 'small_rois', 'aa', 'memory',
-        'flops', 'profile', 'text_bank', 'device', 'threads', 'modes',
-        'train')}
-    settings['dense_fuse'] = bool(getattr(args, 'dense_fuse', False))
-    settings['kept_fraction'] = getattr(args, 'kept_fraction', None)
-    results = dict(
-        command=command,
-        environment=environment(args.device), settings=settings,
-        detectors={})
-    t_start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as tmp:
-        for key in keys:
-            results['detectors'][key] = bench_detector(key, args, tmp, log)
-            gc.collect()
-        if args.text_bank:
-            # a one-off cost, timed as users run it: torch's own threads
-            torch.set_num_threads(args.default_threads)
-            results['text_bank'] = bench_text_bank(args, tmp, log)
-    results['wall_s'] = time.perf_counter() - t_start
+    settings = speed_settings(preset_name, device, **options)
+    keys = list(detectors) if detectors else _shipped_detectors(log)
+    unknown = [k for k in keys if k not in SPEED_DETECTORS]
+    if unknown:
+        raise ValueError(f'unknown detectors {unknown}; choose from '
+                         f'{list(SPEED_DETECTORS)}')
+    default_threads = torch.get_num_threads()
+    if threads is None and device == 'cpu':
+        threads = 1
+    settings['threads'] = threads
+    if command is None:
+        command = f'run_speed_benchmark({preset_name!r}, detectors={keys}, ' \
+            + ', '.join(f'{k}={v!r}' for k, v in options.items()) + ')'
+    from mmdet.utils import register_all_modules
+    from mmengine.logging import MMLogger
+    register_all_modules()
+    logger = MMLogger.get_current_instance()
+    log_level = logger.level
+    logger.setLevel('WARNING')  # init_weights logs every parameter
+    try:
+        if threads:
+            torch.set_num_threads(threads)
+        results = dict(command=command, environment=environment(device),
+                       settings=settings, detectors={})
+        t_start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as tmp:
+            for key in keys:
+                results['detectors'][key] = bench_detector(
+                    key, settings, tmp, log)
+                gc.collect()
+            if settings['text_bank']:
+                # a one-off cost, timed as users run it: torch's threads
+                torch.set_num_threads(default_threads)
+                results['text_bank'] = bench_text_bank(
+                    tmp, settings['clip_model'], settings['text_classes'],
+                    settings['text_templates'], log)
+        results['wall_s'] = time.perf_counter() - t_start
+    finally:  # in-process callers (tests) get their settings back
+        torch.set_num_threads(default_threads)
+        logger.setLevel(log_level)
     results['ratios_line'] = ratios_line(results)
+    text = markdown(results)
+    if out:
+        _write(out, text, results)
+    log('\n' + text.rstrip('\n').rsplit('\n', 1)[0])
+    log(f"(wall time {results['wall_s']:.1f} s)")
+    log(results['ratios_line'])
     return results
 
+
+def _shipped_detectors(log: Callable[[str], None]) -> List[str]:
+    """Every detector whose ClipJoint config ships with the package."""
+    keys = []
+    for k, spec in SPEED_DETECTORS.items():
+        try:
+            config_file(spec['clipjoint'])
+            keys.append(k)
+        except FileNotFoundError:
+            log(f"[{k}] skipped: {spec['clipjoint']} does not exist")
+    return keys
+
+
+def _write(out: str, text: str, results: dict) -> None:
+    prefix = re.sub(r'\.(md|json)$', '', out)
+    if osp.dirname(prefix):
+        os.makedirs(osp.dirname(prefix), exist_ok=True)
+    with open(prefix + '.md', 'w') as f:
+        f.write(text)
+    with open(prefix + '.json', 'w') as f:
+        json.dump(results, f, indent=1)

@@ -10,7 +10,7 @@ from typing import Dict
 
 import torch
 
-from .speed import SCORE_MODES, SPEED_DETECTORS
+from .speed_detectors import SCORE_MODES, SPEED_DETECTORS
 from .timing import fmt_ms, fmt_num, fmt_ratio
 
 __all__ = ['environment', 'ratios_line', 'parse_ratios_line', 'markdown']

@@ -10,8 +10,9 @@ import pytest
 
 from mmdet_clipjoint.benchmark import accuracy_report
 from mmdet_clipjoint.benchmark import presets as benchmark_presets
-from mmdet_clipjoint.benchmark.experiments import REPO_ROOT
 from mmdet_clipjoint.utils.file_lock import LockTimeout, exclusive_lock
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
 
 def test_workers_share_runs_through_locks(tmp_path):

@@ -14,8 +14,7 @@ from mmengine.runner import Runner
 import mmdet_clipjoint  # noqa: F401
 from mmdet_clipjoint.benchmark import presets as benchmark_presets
 from mmdet_clipjoint.benchmark.experiments import (CLIPJOINT_VARIANTS,
-                                                   DETECTORS, REPO_ROOT,
-                                                   SETTINGS,
+                                                   DETECTORS, SETTINGS,
                                                    build_experiment_cfg,
                                                    run_experiment)
 from mmdet_clipjoint.benchmark.presets import (PRESETS, get_preset,
@@ -24,6 +23,7 @@ from mmdet_clipjoint.benchmark.presets import (PRESETS, get_preset,
                                                preset_run_kwargs,
                                                rare_classes)
 
+REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TOOLS = osp.join(REPO_ROOT, 'tools')
 
 

@@ -11,7 +11,8 @@ import pytest
 import torch
 
 from mmdet.utils import register_all_modules
-from mmdet_clipjoint.benchmark import speed, speed_report, timing
+from mmdet_clipjoint.benchmark import (speed, speed_detectors, speed_report,
+                                       timing)
 
 from ..helpers import load_script
 
@@ -31,7 +32,7 @@ def tool():
 
 
 def available():
-    return [k for k, s in speed.SPEED_DETECTORS.items()
+    return [k for k, s in speed_detectors.SPEED_DETECTORS.items()
             if osp.isfile(osp.join(ROOT, s['clipjoint']))]
 
 
@@ -100,10 +101,9 @@ def test_tiny_run_report_structure(tool, tmp_path, capsys):
 def test_text_bank_timing_structure(tool, tmp_path):
     from ..helpers import register_tiny_clip
     name = register_tiny_clip(tmp_path)
-    args = tool.parse_args(['--quick', '--clip-model', name,
-                            '--text-classes', '3', '--text-templates', '1',
-                            '2'])
-    out = speed.bench_text_bank(args, str(tmp_path), log=lambda *a: None)
+    out = speed.bench_text_bank(str(tmp_path), clip_model=name,
+                                text_classes=3, text_templates=(1, 2),
+                                log=lambda *a: None)
     assert out['classes'] == 3
     for k in ('build_s', 'encode_T1_s', 'encode_T2_s', 'cached_first_call_s',
               'cached_second_call_s'):
@@ -143,8 +143,8 @@ def test_kept_fraction_calibration(key, tmp_path):
     """--kept-fraction: the same bias shift in every model, the wanted share
     of locations over score_thr, det mode still equal to stock, and the
     sparse fused detections equal to the dense ones."""
-    pair = speed.build_pair(speed.SPEED_DETECTORS[key], True, 'cpu',
-                            str(tmp_path), modes=('det', 'fuse'))
+    pair = speed.build_pair(speed_detectors.SPEED_DETECTORS[key], True,
+                            'cpu', str(tmp_path), modes=('det', 'fuse'))
     models = pair['models']
     data = speed.make_batch(1, 96)
     calib = speed.calibrate_kept_fraction(models, data, 0.1)
@@ -167,8 +167,8 @@ def test_kept_fraction_calibration(key, tmp_path):
 def test_kept_fraction_refuses_tied_scores(tmp_path):
     """RTMDet's randomly initialised trunk gives one score per level: no
     bias shift keeps 10 %, and the calibration says so."""
-    pair = speed.build_pair(speed.SPEED_DETECTORS['rtmdet'], True, 'cpu',
-                            str(tmp_path), modes=('fuse', ))
+    pair = speed.build_pair(speed_detectors.SPEED_DETECTORS['rtmdet'], True,
+                            'cpu', str(tmp_path), modes=('fuse', ))
     with pytest.raises(RuntimeError, match='tie across locations'):
         speed.calibrate_kept_fraction(pair['models'], speed.make_batch(1, 96),
                                       0.1)
@@ -185,8 +185,8 @@ def test_kept_fraction_touches_only_the_score_convs(tmp_path):
     """YOLO11's class branch has C-wide normalisation layers (c3 =
     max(P3 channels, min(C, 100))): only the final class convolutions'
     biases may be shifted."""
-    pair = speed.build_pair(speed.SPEED_DETECTORS['yolo11'], True, 'cpu',
-                            str(tmp_path), modes=('fuse', ))
+    pair = speed.build_pair(speed_detectors.SPEED_DETECTORS['yolo11'], True,
+                            'cpu', str(tmp_path), modes=('fuse', ))
     head = pair['models']['fuse'].bbox_head
     names = speed._score_biases(head)
     modules = dict(head.named_modules())
@@ -195,3 +195,51 @@ def test_kept_fraction_touches_only_the_score_convs(tmp_path):
         m = modules[n[:-len('.bias')]]
         assert isinstance(m, torch.nn.Conv2d)
         assert m.out_channels == head.num_classes
+
+
+def test_settings_resolve_the_presets_and_check_the_options():
+    quick = speed_detectors.SPEED_PRESETS['quick']
+    s = speed.speed_settings('quick', img_size=64, reps=None, modes=('det', ))
+    assert s['img_size'] == 64 and s['reps'] == quick['reps']
+    assert s['modes'] == ['det'] and s['preset'] == 'quick' and s['quick']
+    assert s['text_classes'] == speed_detectors.SPEED_DEFAULTS['text_classes']
+    for bad, message in [(dict(kept_fraction=0), r'must be in \(0, 1\]'),
+                         (dict(kept_fraction=0.1, dense_fuse=True),
+                          'use one'),
+                         (dict(repz=3), 'unknown speed benchmark options'),
+                         (dict(modes=['dense']), 'choose from')]:
+        with pytest.raises(ValueError, match=message):
+            speed.speed_settings('quick', **bad)
+    with pytest.raises(ValueError, match='unknown speed preset'):
+        speed.speed_settings('fast')
+
+
+def test_library_run_with_keyword_arguments(tmp_path):
+    """The benchmark as a library call: presets resolved, results written,
+    the report logged with the ratios line last."""
+    lines = []
+    res = speed.run_speed_benchmark(
+        'quick', detectors=['rtmdet'], out=str(tmp_path / 'speed.json'),
+        img_size=64, reps=1, warmup=0, train=False, memory=False,
+        flops=False, modes=['det'], log=lines.append)
+    assert lines[-1] == res['ratios_line']
+    assert speed_report.parse_ratios_line(lines[-1])['rtmdet']['det'] > 0
+    assert res['command'].startswith("run_speed_benchmark('quick'")
+    assert res['settings']['reps'] == 1 and res['settings']['threads'] == 1
+    assert res['settings']['batches'] == \
+        speed_detectors.SPEED_PRESETS['quick']['batches']
+    saved = json.loads((tmp_path / 'speed.json').read_text())
+    assert saved['ratios_line'] == res['ratios_line']
+    assert (tmp_path / 'speed.md').read_text().rstrip().endswith(
+        res['ratios_line'])
+
+
+def test_report_does_not_import_the_measurements():
+    """speed_report reads the tables of speed_detectors, not speed (which
+    imports the report): no import circle."""
+    import ast
+    import inspect
+    tree = ast.parse(inspect.getsource(speed_report))
+    imported = {n.module for n in ast.walk(tree)
+                if isinstance(n, ast.ImportFrom)}
+    assert 'speed' not in imported and 'speed_detectors' in imported
