@@ -74,7 +74,7 @@ clipjoint_optim_wrapper = dict(
 # crash-safe checkpoint saving (write to .tmp, then rename)
 clipjoint_default_hooks = dict(checkpoint=dict(type='AtomicCheckpointHook'))
 
-clipjoint_hooks = [dict(type='ClipJointHook'), dict(type='RNGStateHook')]
+clipjoint_hooks = [dict(type='TextBankInitHook'), dict(type='RNGStateHook')]
 
 # open vocabulary (configs/clipjoint_open_vocab/, DetCLIPv2): class names
 # as phrases of a learnable concept-word table (its words: those of the

@@ -142,8 +142,9 @@ def _test_all_classes(cfg, checkpoint: str, classes: Sequence[str],
     # the checkpoint's state_dict holds the EMA weights already (EMAHook
     # swaps them in before saving); the EMA model would keep the old bank
     cfg.custom_hooks = [
-        dict(h, check_classes=False) if h.get('type') == 'ClipJointHook'
-        else h for h in cfg.get('custom_hooks', [])
+        dict(h, check_classes=False)
+        if h.get('type') in ('TextBankInitHook', 'ClipJointHook') else h
+        for h in cfg.get('custom_hooks', [])
         if h.get('type') != 'EMAHook'
     ]
     cfg.test_dataloader.dataset.metainfo = dict(classes=tuple(classes))

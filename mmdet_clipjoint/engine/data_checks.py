@@ -13,14 +13,18 @@ mmdet_clipjoint``, i.e. by a config's ``custom_imports``) makes
 first check every COCO-format annotation file of the loop's dataloader with
 :func:`~mmdet_clipjoint.datasets.checks.check_coco_annotation_file`, once
 per file -- for runners whose model has a ClipJoint text bank and nothing
-else: other runs are untouched. :class:`ClipJointHook` repeats the check in
-``before_run`` for loops built some other way (already-built dataloaders),
-and ``ClipJointHook(check_data=False)`` turns both off.
+else: other runs are untouched. :class:`TextBankInitHook` repeats the check
+in ``before_run`` for loops built some other way (already-built
+dataloaders), and ``TextBankInitHook(check_data=False)`` turns both off.
+
+The same three builders remember the loops each runner has built, so that
+hooks can ask which loops a run uses (:func:`run_loops`) without touching
+the runner's private attributes or building a loop it does not use.
 """
 import functools
 import os.path as osp
 import weakref
-from typing import Any, Iterator, List
+from typing import Any, Dict, Iterator, List
 
 from mmengine.model import is_model_wrapper
 from mmengine.runner import BaseLoop, Runner
@@ -28,11 +32,14 @@ from mmengine.runner import BaseLoop, Runner
 from ..datasets.checks import check_coco_annotation_file
 
 __all__ = [
-    'coco_annotation_files', 'check_run_data', 'install_runner_data_checks'
+    'coco_annotation_files', 'check_run_data', 'install_runner_data_checks',
+    'run_loops'
 ]
 
 #: runner -> {(annotation file, needs boxes)} already checked
 _CHECKED: 'weakref.WeakKeyDictionary' = weakref.WeakKeyDictionary()
+#: runner -> {split: weak reference to the loop it built}
+_BUILT: 'weakref.WeakKeyDictionary' = weakref.WeakKeyDictionary()
 #: loop builder -> (split, the runner attribute holding its dataloader)
 _LOOPS = dict(build_train_loop=('train', '_train_dataloader'),
               build_val_loop=('val', '_val_dataloader'),
@@ -87,11 +94,12 @@ def coco_annotation_files(dataset: Any) -> Iterator[str]:
 
 
 def _wants_checks(runner) -> bool:
-    """A ClipJoint model (a text bank) and no ``ClipJointHook(check_data=
+    """A ClipJoint model (a text bank) and no ``TextBankInitHook(check_data=
     False)``."""
     from ..models.layers import ContrastiveTextBank
-    hooks = [h for h in getattr(runner, '_hooks', [])
-             if type(h).__name__ == 'ClipJointHook']
+    from .hooks import TextBankInitHook
+    hooks = [h for h in getattr(runner, 'hooks', [])
+             if isinstance(h, TextBankInitHook)]
     if any(not getattr(h, 'check_data', True) for h in hooks):
         return False
     model = runner.model.module if is_model_wrapper(
@@ -143,15 +151,43 @@ def _checked_builder(name: str, split: str, attr: str):
     def checked_build(self, loop):
         if not isinstance(loop, BaseLoop):  # the dataset is built next
             check_run_data(self, split, getattr(self, attr, None))
-        return build(self, loop)
+        built = build(self, loop)
+        _BUILT.setdefault(self, {})[split] = weakref.ref(built)
+        return built
 
     checked_build.clipjoint_data_checks = True
     return checked_build
 
 
+def run_loops(runner) -> Dict[str, BaseLoop]:
+    """The loops a runner has built so far, by split.
+
+    ``Runner.train`` builds its training loop (and the validation loop, if
+    any) before ``before_run``; ``Runner.val`` / ``test`` build only theirs.
+    So in ``before_run`` this says which loops the run uses -- and whether
+    it trains (``'train' in run_loops(runner)``) -- without building any
+    other (the runner's ``train_loop`` / ``val_loop`` / ``test_loop``
+    properties would build it, dataset included).
+
+    Args:
+        runner: The mmengine ``Runner`` (its ``build_*_loop`` methods
+            wrapped by :func:`install_runner_data_checks`).
+
+    Returns:
+        dict[str, BaseLoop]: ``{'train' | 'val' | 'test': loop}``.
+    """
+    loops = {}
+    for split, ref in _BUILT.get(runner, {}).items():
+        loop = ref()
+        if loop is not None:
+            loops[split] = loop
+    return loops
+
+
 def install_runner_data_checks() -> None:
     """Make mmengine's ``Runner`` check a ClipJoint run's annotation files
-    before it builds a loop's dataset (idempotent)."""
+    before it builds a loop's dataset, and remember the loops it builds
+    (:func:`run_loops`) (idempotent)."""
     for name, (split, attr) in _LOOPS.items():
         if not getattr(getattr(Runner, name), 'clipjoint_data_checks',
                        False):

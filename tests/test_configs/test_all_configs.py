@@ -33,7 +33,7 @@ def test_config_builds_and_forwards(path, synthetic_coco, tmp_path):
     assert cfg.custom_imports['imports'] == ['mmdet_clipjoint']
     # configs/yolo11/: the stock detector this package adds (no branch)
     clipjoint = osp.basename(path).startswith('clipjoint')
-    assert clipjoint == any(h['type'] == 'ClipJointHook'
+    assert clipjoint == any(h['type'] == 'TextBankInitHook'
                             for h in cfg.custom_hooks)
     # the model, shrunk for CPU (ResNet-50 -> 18; same heads)
     small = shrink_config(cfg, synthetic_coco, str(tmp_path), img_size=128)

@@ -1,5 +1,5 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
-"""ClipJointHook and checkpoints: a text bank is taken from ``load_from``
+"""TextBankInitHook and checkpoints: a text bank is taken from ``load_from``
 only when it fits (same shape and classes); otherwise the configured
 initialisation stays and the run says so. Evaluating a checkpoint without
 the branch in ``clip`` / ``fuse`` mode is refused."""

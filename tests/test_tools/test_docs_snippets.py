@@ -51,7 +51,7 @@ def test_config_snippet_builds(name, head_path, head_type, base_hooks,
     path.write_text(config_snippets()[name])
     cfg = Config.fromfile(str(path))
     hooks = [h['type'] for h in cfg.custom_hooks]
-    assert hooks == base_hooks + ['ClipJointHook']
+    assert hooks == base_hooks + ['TextBankInitHook']
     # the text bank is trained without weight decay
     keys = cfg.optim_wrapper.paramwise_cfg.custom_keys
     for k in ('text_bank.embeddings', 'text_bank.bg_embedding',

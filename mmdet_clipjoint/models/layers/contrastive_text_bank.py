@@ -162,8 +162,8 @@ class ContrastiveTextBank(BaseModule):
         self.temperature_range = (float(t_min), float(t_max))
         self.cache_dir = default_cache_dir() if cache_dir == 'default' \
             else cache_dir
-        #: set by ClipJointHook when a checkpoint will overwrite the bank
-        self.skip_text_init = False
+        #: the checkpoint that will overwrite the bank (expect_checkpoint)
+        self._checkpoint_source: Optional[str] = None
         self.drift_weight = float(drift_weight)
         #: the trained class names once :meth:`set_classes` swapped them
         #: for an inference vocabulary (None: the bank is the trained one)
@@ -323,16 +323,33 @@ class ContrastiveTextBank(BaseModule):
             self.bg_embedding.requires_grad_(False)
         self.log_scale.requires_grad_(False)
 
+    def expect_checkpoint(self, source: str) -> None:
+        """Announce that a checkpoint will give this bank its weights.
+
+        Call it before the runner initialises the model (mmengine's
+        ``before_run``): :meth:`init_weights` then leaves the embeddings as
+        they are instead of encoding the class names with CLIP (or reading
+        the embeddings file / shipped vocabulary), since the checkpoint
+        overwrites them anyway -- so resuming or fine-tuning from a
+        checkpoint with the same classes needs no CLIP weights and no
+        network. :class:`~mmdet_clipjoint.engine.TextBankInitHook` calls it
+        when the run resumes, or when ``load_from`` holds a bank that fits.
+
+        Args:
+            source (str): The checkpoint that will be loaded (path or URL).
+        """
+        self._checkpoint_source = source
+
     @torch.no_grad()
     def init_weights(self) -> None:
         """Initialise the class embeddings from CLIP / a file / randomly.
 
         Runs once, when the runner initialises the model before training.
         Skipped when a checkpoint that carries the bank will be loaded
-        (``skip_text_init``, set by :class:`ClipJointHook`).
+        (:meth:`expect_checkpoint`).
         """
         super().init_weights()
-        if self.skip_text_init:
+        if self._checkpoint_source is not None:
             self.init_description = 'the loaded checkpoint'
             return
         if self.init_source == 'random':

@@ -1,5 +1,13 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
-"""Checks and set-up of ClipJoint text banks when a run starts."""
+"""Where a ClipJoint text bank's weights come from when a run starts.
+
+:class:`TextBankInitHook` decides, before the runner initialises the
+weights, whether each :class:`ContrastiveTextBank` is initialised (CLIP /
+embeddings file / shipped vocabulary) or taken from the checkpoint the run
+resumes or loads (``resume`` / ``load_from``), and checks the banks' class
+names against the run's datasets. ``ClipJointHook`` is its deprecated
+name.
+"""
 import logging
 import os.path as osp
 import re
@@ -9,13 +17,13 @@ import torch
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.model import is_model_wrapper
-from mmengine.runner import BaseLoop, find_latest_checkpoint
+from mmengine.runner import find_latest_checkpoint
 
 from mmdet.registry import HOOKS
 from ...models.layers import ContrastiveTextBank
-from ..data_checks import check_run_data
+from ..data_checks import check_run_data, run_loops
 
-__all__ = ['ClipJointHook', 'check_class_names']
+__all__ = ['TextBankInitHook', 'ClipJointHook', 'check_class_names']
 
 
 def check_class_names(bank_names, dataset_names, where: str) -> None:
@@ -47,18 +55,24 @@ def check_class_names(bank_names, dataset_names, where: str) -> None:
 
 
 @HOOKS.register_module()
-class ClipJointHook(Hook):
-    """Validate text banks against the data and avoid needless CLIP loads.
+class TextBankInitHook(Hook):
+    """Decide each text bank's initialisation around ``load_from`` /
+    ``resume``, and check the banks against the run's data::
 
-    ``before_run`` (before the runner initialises the weights):
+        custom_hooks = [dict(type='TextBankInitHook')]
+
+    ``before_run`` (mmengine calls it before it initialises the weights and
+    before it loads or resumes the checkpoint, in ``train``, ``val`` and
+    ``test`` alike):
 
     * checks every :class:`ContrastiveTextBank`'s ``class_names`` against
       ``metainfo['classes']`` of each dataset the run uses (count and order);
     * when the run resumes, or ``load_from`` points at a checkpoint whose
       text bank has the same shape and class names
       (:meth:`bank_mismatch`), skips the bank's CLIP / file initialisation
-      in ``init_weights`` (the checkpoint overwrites it anyway), so resuming
-      needs no CLIP weights and no network;
+      in ``init_weights`` (:meth:`ContrastiveTextBank.expect_checkpoint`:
+      the checkpoint overwrites it anyway), so resuming needs no CLIP
+      weights and no network;
     * when ``load_from``'s bank does not fit (fine-tuning on another class
       list), says so, keeps the configured initialisation and leaves that
       bank's weights out of the load (``after_load_checkpoint``).
@@ -70,6 +84,11 @@ class ClipJointHook(Hook):
     does so before it builds each dataset
     (:mod:`mmdet_clipjoint.engine.data_checks`), and ``before_run`` covers
     loops built otherwise, once per file.
+
+    The run's checkpoint is read from ``runner.cfg`` (``load_from``,
+    ``resume``), where ``Runner.from_cfg`` -- and so every mmdet / mim
+    script -- keeps it; the run's loops are those the runner has built
+    (:func:`~mmdet_clipjoint.engine.data_checks.run_loops`).
 
     Args:
         check_classes (bool): Do the class-name check. Defaults to True.
@@ -84,6 +103,8 @@ class ClipJointHook(Hook):
         self.check_data = check_data
         #: banks of load_from left out of the load: {module path: why}
         self._dropped = {}
+        #: whether the run resumes (the checkpoint restores everything)
+        self._resuming = False
 
     @staticmethod
     def _named_banks(runner) -> List[Tuple[str, ContrastiveTextBank]]:
@@ -103,7 +124,7 @@ class ClipJointHook(Hook):
                               weights_only=True)
         except Exception:
             return None
-        return ClipJointHook._bank_source(ckpt)
+        return TextBankInitHook._bank_source(ckpt)
 
     @staticmethod
     def _bank_source(ckpt) -> dict:
@@ -159,65 +180,81 @@ class ClipJointHook(Hook):
                     f'{bank.vocabulary!r} vocabulary')
         return 'a random initialisation (init_source=random)'
 
-    def _checkpoint_to_load(self, runner) -> Optional[str]:
-        if runner._resume and runner._load_from is None:
-            return find_latest_checkpoint(runner.work_dir)
-        return runner._load_from
+    @staticmethod
+    def checkpoint_to_load(runner) -> Tuple[Optional[str], bool]:
+        """The checkpoint the run will load or resume, and whether it
+        resumes, as ``Runner.load_or_resume`` will decide them.
+
+        Read from ``runner.cfg`` (``load_from``, ``resume``); auto-resume
+        (``resume=True`` without ``load_from``) takes the work dir's latest
+        checkpoint. A runner built without its config resumes / loads
+        nothing here: its banks are then initialised as configured.
+
+        Returns:
+            tuple[str | None, bool]: The path (None: nothing is loaded) and
+            whether the run resumes.
+        """
+        cfg = runner.cfg
+        resume = bool(cfg.get('resume', False))
+        load_from = cfg.get('load_from', None)
+        if resume and load_from is None:
+            return find_latest_checkpoint(runner.work_dir), True
+        return load_from, resume
+
+    def _log_prefix(self) -> str:
+        return f'{type(self).__name__}: '
 
     def _banks(self, runner) -> List[ContrastiveTextBank]:
         return [bank for _, bank in self._named_banks(runner)]
 
     def before_run(self, runner) -> None:
+        """Check the banks against the data; decide their initialisation."""
         self._dropped = {}
+        self._resuming = False
         banks = self._banks(runner)
         if not banks:
             return
+        loops = run_loops(runner)
         if self.check_data:
-            for name, split in (('_train_loop', 'train'), ('_val_loop', 'val'),
-                                ('_test_loop', 'test')):
-                loop = getattr(runner, name, None)
-                if isinstance(loop, BaseLoop):
-                    check_run_data(runner, split, loop.dataloader)
+            for split, loop in loops.items():
+                check_run_data(runner, split, loop.dataloader)
         if self.check_classes:
-            for name in ('_train_loop', '_val_loop', '_test_loop'):
-                loop = getattr(runner, name, None)
-                if not isinstance(loop, BaseLoop):
-                    continue
+            for split, loop in loops.items():
                 meta = getattr(loop.dataloader.dataset, 'metainfo', {}) or {}
                 if 'classes' not in meta:
                     continue
                 for bank in banks:
                     check_class_names(bank.class_names, meta['classes'],
-                                      name.strip('_').replace('_loop', ''))
-        ckpt = self._checkpoint_to_load(runner)
+                                      split)
+        ckpt, self._resuming = self.checkpoint_to_load(runner)
         if ckpt is None:
             return
-        if runner._resume:
+        if self._resuming:
             # resuming restores the whole model: the bank comes from there
             for bank in banks:
-                bank.skip_text_init = True
-            print_log(f'ClipJointHook: resuming from {ckpt}; the text bank '
-                      'comes from the checkpoint (no CLIP / file '
+                bank.expect_checkpoint(ckpt)
+            print_log(f'{self._log_prefix()}resuming from {ckpt}; the text '
+                      'bank comes from the checkpoint (no CLIP / file '
                       'initialisation).', logger='current')
             return
         source = self._read_checkpoint(ckpt)
         if source is None:
             return  # not a local file: init_weights runs, mmengine loads
-        if not isinstance(getattr(runner, '_train_loop', None), BaseLoop):
+        if 'train' not in loops:
             self._check_scoring_branch(runner, ckpt, source)
         for name, bank in self._named_banks(runner):
             why = self.bank_mismatch(name, bank, source)
             if why is None:
-                bank.skip_text_init = True
-                print_log(f'ClipJointHook: text bank {name} will come from '
-                          f'{ckpt} (same classes); skipping its '
+                bank.expect_checkpoint(ckpt)
+                print_log(f'{self._log_prefix()}text bank {name} will come '
+                          f'from {ckpt} (same classes); skipping its '
                           f'{bank.init_source} initialisation.',
                           logger='current')
             else:
                 self._dropped[name] = why
                 print_log(
-                    f'ClipJointHook: the text bank {name} in {ckpt} is not '
-                    f'used: {why}. It is initialised from '
+                    f'{self._log_prefix()}the text bank {name} in {ckpt} is '
+                    f'not used: {why}. It is initialised from '
                     f'{self._init_description(bank)} instead, and its '
                     'checkpoint weights are left out of load_from.',
                     logger='current', level=logging.WARNING)
@@ -237,7 +274,7 @@ class ClipJointHook(Hook):
                 continue
             branch = [f'{head_name}.{k}' for k, _ in
                       head.named_parameters() if k.startswith(
-                          ('proj.', 'text_bank.'))]
+                          ('branch.', 'proj.', 'text_bank.'))]
             missing = [k for k in branch if k not in source['state']]
             why = self.bank_mismatch(name, bank, source)
             if missing or why:
@@ -261,10 +298,24 @@ class ClipJointHook(Hook):
         classes -- instead of silently taking another class list's
         embeddings)."""
         dropped = self._dropped
-        if runner._resume or not dropped:
+        if self._resuming or not dropped:
             return
         state = checkpoint.get('state_dict', checkpoint)
         for key in list(state):
             plain = re.sub(r'^module\.', '', key)
             if any(plain.startswith(name + '.') for name in dropped):
                 del state[key]
+
+
+@HOOKS.register_module()
+class ClipJointHook(TextBankInitHook):
+    """Deprecated name of :class:`TextBankInitHook` (same arguments): a
+    config's ``dict(type='ClipJointHook')`` keeps working, with a one-line
+    notice."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        print_log(
+            "ClipJointHook is deprecated: it is now called TextBankInitHook "
+            "(custom_hooks=[dict(type='TextBankInitHook')], same "
+            'arguments).', logger='current', level=logging.WARNING)
+        super().__init__(*args, **kwargs)

@@ -1,0 +1,87 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""TextBankInitHook's public parts: the checkpoint it reads from
+``runner.cfg``, the loops it asks :func:`run_loops` for, the text bank's
+``expect_checkpoint`` and the deprecated ``ClipJointHook`` name. The runs
+through a real ``Runner`` are in tests/test_tools/test_checkpoint_banks.py
+and test_train_test_tools.py."""
+import os.path as osp
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import BaseLoop, Runner
+from torch.utils.data import DataLoader
+
+from mmdet.registry import HOOKS, MODELS
+import mmdet_clipjoint  # noqa: F401
+from mmdet_clipjoint.engine import (ClipJointHook, TextBankInitHook,
+                                    run_loops)
+from mmdet_clipjoint.engine.hooks import text_bank_init_hook
+
+
+class _Runner:
+    """What the hook reads of a runner: its config and work dir."""
+
+    def __init__(self, work_dir, **cfg):
+        self.work_dir, self.cfg = work_dir, Config(cfg)
+
+
+class _Loop(BaseLoop):
+
+    def run(self):
+        pass
+
+
+def test_checkpoint_to_load_follows_the_config(tmp_path):
+    wd = str(tmp_path)
+    load = TextBankInitHook.checkpoint_to_load
+    assert load(_Runner(wd)) == (None, False)
+    assert load(_Runner(wd, load_from='a.pth')) == ('a.pth', False)
+    assert load(_Runner(wd, load_from='a.pth', resume=True)) == ('a.pth',
+                                                                 True)
+    # auto-resume: the work dir's latest checkpoint (none yet here)
+    assert load(_Runner(wd, resume=True)) == (None, True)
+    with open(osp.join(wd, 'last_checkpoint'), 'w') as f:
+        f.write(osp.join(wd, 'iter_2.pth'))
+    assert load(_Runner(wd, resume=True)) == (osp.join(wd, 'iter_2.pth'),
+                                              True)
+
+
+def test_run_loops_are_the_loops_built():
+    runner = _Runner('.')
+    assert run_loops(runner) == {}
+    val = _Loop(runner, DataLoader([0]))
+    # Runner.val / test / train build their loops this way before before_run
+    assert Runner.build_val_loop(runner, val) is val
+    assert run_loops(runner) == {'val': val}
+    train = _Loop(runner, DataLoader([0]))
+    Runner.build_train_loop(runner, train)
+    assert run_loops(runner) == {'val': val, 'train': train}
+
+
+def test_expect_checkpoint_skips_the_text_init(tmp_path):
+    bank = MODELS.build(
+        dict(type='ContrastiveTextBank', class_names=('a', 'b'), embed_dim=8,
+             init_source='file', embeddings_file=str(tmp_path / 'no.pt'),
+             cache_dir=None))
+    with pytest.raises(FileNotFoundError):
+        bank.init_weights()  # the file would be read
+    before = bank.embeddings.detach().clone()
+    bank.expect_checkpoint(str(tmp_path / 'iter_2.pth'))
+    bank.init_weights()  # the checkpoint will give the weights: no read
+    assert torch.equal(bank.embeddings, before)
+    assert bank.init_description == 'the loaded checkpoint'
+
+
+def test_deprecated_name_still_works(monkeypatch):
+    logged = []
+    monkeypatch.setattr(text_bank_init_hook, 'print_log',
+                        lambda msg, **kw: logged.append(msg))
+    hook = HOOKS.build(dict(type='ClipJointHook', check_data=False))
+    assert isinstance(hook, TextBankInitHook) and type(hook) is ClipJointHook
+    assert not hook.check_data and hook.check_classes
+    assert len(logged) == 1 and 'TextBankInitHook' in logged[0]
+    assert 'deprecated' in logged[0]
+    logged.clear()
+    hook = HOOKS.build(dict(type='TextBankInitHook'))
+    assert type(hook) is TextBankInitHook and not logged
