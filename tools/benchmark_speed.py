@@ -1,22 +1,16 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """Speed and memory of ClipJoint next to its stock twin, in one process.
 
-For each detector it times the ClipJoint model in every score mode (det /
-clip / fuse) and the stock detector, all with the same weights, interleaved:
-inference per image, the training step, peak memory, parameters and FLOPs,
-optionally a per-op profile (``--profile``) and the text-bank
-initialisation (``--text-bank``); ``--aa`` times stock twice (the noise
-floor). What is measured and how: :mod:`mmdet_clipjoint.benchmark.speed`,
-whose :func:`run_speed_benchmark` this is the command line of. On CPU it
-runs with 1 torch thread unless ``--threads`` says otherwise. Results:
-``docs/benchmark_speed.md``.
-
-The last line of the output always reads::
+The command line of :func:`mmdet_clipjoint.benchmark.speed.
+run_speed_benchmark` (what is measured and how: that module). Every score
+mode of the ClipJoint model and the stock detector, with the same weights,
+timed interleaved: inference, the training step, peak memory, parameters,
+FLOPs, optionally a per-op profile and the text-bank initialisation.
+Results: ``docs/benchmark_speed.md``. The last line of the output always
+reads (batch-1 inference ratios ClipJoint / stock in det / fuse mode, the
+training-step ratio; ``nan`` for a detector that was not run)::
 
     ratios: frcnn det=1.001 fuse=1.030 train=1.020 | rtmdet det=... fuse=... train=...
-
-(batch-1 inference ratios in det / fuse mode and the training-step ratio;
-``nan`` for a detector that was not run).
 
 Examples:
     python tools/benchmark_speed.py --quick
@@ -40,87 +34,65 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(
         description=__doc__.split('\n')[0],
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument('--quick', action='store_true',
-                   help='< 2 min on 2 CPU cores: 128 px, 11 repetitions '
-                   '(5 for training), '
-                   'batch 1, Faster R-CNN with a ResNet-18 backbone and '
-                   'CPU-test RoI budgets')
-    p.add_argument('--detectors', nargs='+', choices=list(SPEED_DETECTORS),
-                   default=None,
-                   help='default: all whose ClipJoint config exists')
-    p.add_argument('--device', default='cpu', help='cpu or cuda[:i]')
-    p.add_argument('--img-size', type=int, default=None)
-    p.add_argument('--reps', type=int, default=None)
-    p.add_argument('--train-reps', type=int, default=None,
-                   help='repetitions of the training step')
-    p.add_argument('--reps-batched', type=int, default=None,
-                   help='repetitions for inference batches > 1')
-    p.add_argument('--warmup', type=int, default=None)
-    p.add_argument('--batches', type=int, nargs='+', default=None,
-                   help='inference batch sizes (first: the ratios line)')
-    p.add_argument('--train-batch', type=int, default=None)
-    p.add_argument('--light-backbone', dest='light_backbone',
-                   action='store_true', default=None,
-                   help='Faster R-CNN with ResNet-18 (both models)')
-    p.add_argument('--r50', dest='light_backbone', action='store_false',
-                   help='keep ResNet-50 (default of the full run)')
-    p.add_argument('--modes', nargs='+', choices=SCORE_MODES, default=None,
-                   help='ClipJoint score modes to time (default: all)')
-    p.add_argument('--dense-fuse', action='store_true', default=None,
-                   help='one-stage heads: embed every location in clip / fuse '
-                   'mode (the worst case) instead of only those whose score '
-                   'can reach score_thr (how many do depends on the weights: '
-                   'few with random ones)')
-    p.add_argument('--kept-fraction', type=float, default=None,
-                   metavar='F',
-                   help='one-stage heads: shift the classifier biases (stock '
-                   'and ClipJoint alike) so that this fraction of the '
-                   'locations can reach score_thr, as in a trained detector '
-                   '(random weights: none do, so the sparse scoring would '
-                   'embed nothing)')
-    p.add_argument('--no-train', dest='train', action='store_false',
-                   default=None,
-                   help='skip the training-step measurements')
-    p.add_argument('--small-rois', dest='small_rois', action='store_true',
-                   default=None, help='Faster R-CNN with the CPU-test RoI '
-                   'budgets (100 proposals, 64 sampled RoIs)')
-    p.add_argument('--stock-rois', dest='small_rois', action='store_false',
-                   help='keep the configs\' RoI budgets (full run)')
-    p.add_argument('--aa', dest='aa', action='store_true', default=None,
-                   help='time the stock model twice per round (A/A noise '
-                   'control)')
-    p.add_argument('--no-aa', dest='aa', action='store_false')
-    p.add_argument('--no-memory', dest='memory', action='store_false',
-                   default=None)
-    p.add_argument('--no-flops', dest='flops', action='store_false',
-                   default=None)
-    p.add_argument('--profile', type=int, default=None, metavar='CALLS',
-                   help='torch.profiler: per-op self CPU time of stock vs '
-                   'ClipJoint fuse (inference bs1) and training, CALLS calls '
-                   'each (0: off)')
-    p.add_argument('--text-bank', dest='text_bank', action='store_true',
-                   default=None, help='time the text-bank initialisation')
-    p.add_argument('--no-text-bank', dest='text_bank', action='store_false')
-    p.add_argument('--text-classes', type=int, default=None,
-                   help='C of the text-bank timing (default: 80)')
-    p.add_argument('--text-templates', type=int, nargs='+', default=None,
-                   help='T of each text-bank timing (default: 1 10)')
-    p.add_argument('--clip-model', default=None,
-                   help='open_clip model of the text-bank timing (default: '
-                   'ViT-B-32)')
-    p.add_argument('--threads', type=int, default=None,
-                   help='torch intra-op threads (default on CPU: 1 -- on a '
-                   'shared machine multi-threaded OpenMP regions wait for '
-                   'descheduled threads, which multiplies the noise; on '
-                   'CUDA: torch\'s default)')
-    p.add_argument('--out', default=None,
-                   help='write <out>.md and <out>.json')
+    add, flag = p.add_argument, _flag(p)
+    add('--quick', action='store_true', help='the quick preset (< 2 min on '
+        '2 CPU cores: 128 px, batch 1, Faster R-CNN with ResNet-18 and the '
+        'CPU-test RoI budgets); default: the full one')
+    add('--detectors', nargs='+', choices=list(SPEED_DETECTORS),
+        help='default: all whose ClipJoint config is shipped')
+    add('--device', default='cpu', help='cpu or cuda[:i]')
+    for name, what in [('img-size', None), ('reps', None),
+                       ('train-reps', 'repetitions of the training step'),
+                       ('reps-batched', 'repetitions of batches > 1'),
+                       ('warmup', None), ('train-batch', None),
+                       ('text-classes', 'C of the text-bank timing')]:
+        add('--' + name, type=int, help=what)
+    add('--batches', type=int, nargs='+',
+        help='inference batch sizes (first: the ratios line)')
+    add('--modes', nargs='+', choices=SCORE_MODES,
+        help='ClipJoint score modes to time (default: all)')
+    flag('light_backbone', '--light-backbone', '--r50',
+         'Faster R-CNN with ResNet-18 (both models), or keep ResNet-50')
+    flag('small_rois', '--small-rois', '--stock-rois', 'Faster R-CNN with '
+         'the CPU-test RoI budgets (100 proposals, 64 sampled RoIs), or not')
+    flag('aa', '--aa', '--no-aa', 'time the stock model twice per round '
+         '(A/A noise control)')
+    flag('text_bank', '--text-bank', '--no-text-bank',
+         'time the text-bank initialisation')
+    flag('train', None, '--no-train', 'skip the training-step timing')
+    flag('memory', None, '--no-memory', 'skip the peak memory')
+    flag('flops', None, '--no-flops', 'skip the FLOPs')
+    flag('dense_fuse', '--dense-fuse', None, 'one-stage heads: embed every '
+         'location in clip / fuse mode (the worst case), not only those '
+         'whose score can reach score_thr (few with random weights)')
+    add('--kept-fraction', type=float, metavar='F', help='one-stage heads: '
+        'shift the classifier biases (stock and ClipJoint alike) so that '
+        'this fraction of the locations can reach score_thr, as in a '
+        'trained detector')
+    add('--profile', type=int, metavar='CALLS', help='torch.profiler: per-op '
+        'self CPU time of stock vs ClipJoint fuse, CALLS calls (0: off)')
+    add('--text-templates', type=int, nargs='+',
+        help='T of each text-bank timing (default: 1 10)')
+    add('--clip-model', help='open_clip model of the text-bank timing')
+    add('--threads', type=int, help='torch intra-op threads (default on '
+        'CPU: 1, less noise on a shared machine; on CUDA: torch\'s)')
+    add('--out', help='write <out>.md and <out>.json')
     args = p.parse_args(argv)
     try:  # every option is checked before any work
         speed_settings(_preset(args), args.device, **_options(args))
     except ValueError as e:
         p.error(str(e))
     return args
+
+
+def _flag(p):
+    def flag(dest, on, off, what):
+        for opt, value in ((on, True), (off, False)):
+            if opt:
+                p.add_argument(opt, dest=dest, action='store_const',
+                               const=value,
+                               help=what if opt == (on or off) else None)
+    return flag
 
 
 def _preset(args) -> str:
@@ -137,11 +109,11 @@ def main(argv=None) -> dict:
     ``--out``); the last printed line is the ``ratios:`` line. Returns the
     results."""
     args = parse_args(argv)
-    command = 'python tools/benchmark_speed.py ' + ' '.join(
-        sys.argv[1:] if argv is None else argv)
+    command = ' '.join(['python tools/benchmark_speed.py',
+                        *(sys.argv[1:] if argv is None else argv)])
     return run_speed_benchmark(
         _preset(args), detectors=args.detectors, out=args.out,
-        device=args.device, threads=args.threads, command=command.strip(),
+        device=args.device, threads=args.threads, command=command,
         **_options(args))
 
 

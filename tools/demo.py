@@ -28,12 +28,15 @@ import os.path as osp
 import time
 
 import mmdet_clipjoint  # noqa: F401
-from mmdet_clipjoint.benchmark.experiments import (DETECTORS, REPO_ROOT,
-                                                   SETTINGS,
-                                                   build_experiment_cfg)
+from mmdet_clipjoint.benchmark.experiments import (DETECTORS, SETTINGS,
+                                                   build_experiment_cfg,
+                                                   run_experiment)
 from mmdet_clipjoint.benchmark.presets import LR
 from mmdet_clipjoint.datasets import make_synthetic_dataset
+from mmdet_clipjoint.models.layers import ContrastiveTextBank
 from mmdet_clipjoint.utils.cli import positive_int
+from mmdet_clipjoint.utils.config_files import config_file
+from mmdet_clipjoint.utils.console import console_to_file
 from mmdet_clipjoint.visualization import describe_setting, draw_comparison
 
 #: training iterations per model when --iters is not given
@@ -82,58 +85,47 @@ def parse_args(argv=None):
         p.error(f'--score-thr must be in [0, 1], got {args.score_thr}')
     if args.seed < 0:
         p.error(f'--seed must be >= 0, got {args.seed}')
-    clip_cfg = osp.join(REPO_ROOT, DETECTORS[args.detector]['clipjoint'])
-    if not osp.isfile(clip_cfg):
-        p.error(f'{clip_cfg} is missing; use --detector frcnn')
+    try:
+        config_file(DETECTORS[args.detector]['clipjoint'])
+    except FileNotFoundError as e:
+        p.error(f'{e} Use --detector frcnn.')
     return args
 
 
 def train_and_evaluate(cfg, label, step, total, verbose=False, say=print):
-    """Train ``cfg`` and evaluate it once, at the end of the training (its
-    validation), with one progress bar each (the run's own logs go to
-    ``<work_dir>/console.log`` unless ``verbose``); returns the evaluated
-    model (the EMA weights where the config keeps an EMA, as in the saved
-    checkpoint), the metrics and the text bank's initialisation, in
-    words."""
-    from mmengine.hooks import Hook
-    from mmengine.runner import Runner
-
-    from mmdet_clipjoint.engine.hooks import ProgressBarHook
-    from mmdet_clipjoint.models.layers import ContrastiveTextBank
-    from mmdet_clipjoint.utils.console import console_to_file
-
-    class _Metrics(Hook):
-        priority = 'VERY_LOW'
-
-        def __init__(self):
-            self.metrics = {}
-
-        def after_val_epoch(self, runner, metrics=None):
-            self.metrics = dict(metrics or {})
-
+    """Train ``cfg`` with :func:`run_experiment`, which evaluates it once,
+    by the validation that ends the training (one progress bar each; the
+    run's own logs go to ``<work_dir>/console.log`` unless ``verbose``);
+    returns the evaluated model (:func:`evaluated_model`), the metrics and
+    the text bank's initialisation, in words."""
     log = osp.join(cfg.work_dir, 'console.log')
     say(f'[{step}/{total}] {label}: {cfg.train_cfg.max_iters} iterations '
         f'on CPU' + ('' if verbose else f' (log: {log})'))
     cfg.log_level = 'INFO'
-    # one evaluation, at the end: the one the saved checkpoint reproduces
-    # (a runner.test() after runner.train() re-runs before_run, which
-    # rebuilds the EMA model from the raw weights)
-    cfg.train_cfg.val_interval = cfg.train_cfg.max_iters
-    recorder = _Metrics()
-    with console_to_file(log, enabled=not verbose) as console:
-        runner = Runner.from_cfg(cfg)
-        runner.register_hook(ProgressBarHook('   ', stream=console))
-        runner.register_hook(recorder)
-        runner.train()
-    model = runner.model
-    ema = [h for h in runner.hooks if type(h).__name__ == 'EMAHook']
-    if ema:  # the metrics come from the EMA weights: draw those
-        model = ema[0].ema_model.module
-    model.cfg = cfg  # what inference_detector reads the test pipeline from
-    model.eval()
+    metrics = run_experiment(cfg, quiet=not verbose, desc='   ')['default']
+    with console_to_file(log, enabled=not verbose):
+        model = evaluated_model(cfg)
     inits = sorted({m.init_description for m in model.modules()
                     if isinstance(m, ContrastiveTextBank)})
-    return model, recorder.metrics, inits
+    return model, metrics, inits
+
+
+def evaluated_model(cfg):
+    """The model of the run's last checkpoint -- the weights its final
+    validation evaluated (the EMA ones where the config keeps an EMA) --
+    on CPU, in eval mode, with ``model.cfg`` (what ``inference_detector``
+    reads the test pipeline from). Its text banks are initialised first as
+    the config says, so that they can say how."""
+    from mmdet.registry import MODELS
+    from mmengine.model import revert_sync_batchnorm
+    from mmengine.runner import find_latest_checkpoint, load_checkpoint
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    model = revert_sync_batchnorm(model)
+    load_checkpoint(model, find_latest_checkpoint(cfg.work_dir),
+                    map_location='cpu', strict=True)
+    model.cfg = cfg
+    return model.eval()
 
 
 def metrics_table(metrics, settings, title):
@@ -161,7 +153,6 @@ def main(argv=None):
     :func:`~mmdet_clipjoint.visualization.draw_comparison`), ``configs``
     (``{(setting, method): saved config}``) and ``table``."""
     args = parse_args(argv)
-    from mmdet_clipjoint.utils.console import console_to_file
     os.makedirs(args.out, exist_ok=True)
     log = osp.join(args.out, 'demo.log')
     with console_to_file(log, enabled=not args.verbose) as console:

@@ -9,6 +9,8 @@ from .experiments import (CLIPJOINT_VARIANTS, DETECTORS, SETTINGS,
                           build_experiment_cfg, run_experiment)
 from .grad_share import BRANCH_LOSSES, branch_grad_share
 from .presets import PRESETS, get_preset
+from .speed import run_speed_benchmark, speed_settings
+from .speed_detectors import SCORE_MODES, SPEED_DETECTORS, SPEED_PRESETS
 from .stats import format_paired, paired_diff, t_quantile
 
 __all__ = [
@@ -16,5 +18,6 @@ __all__ = [
     'write_report', 'CLIPJOINT_VARIANTS', 'DETECTORS', 'SETTINGS',
     'build_experiment_cfg', 'run_experiment', 'BRANCH_LOSSES',
     'branch_grad_share', 'PRESETS', 'get_preset', 'format_paired',
-    'paired_diff', 't_quantile'
+    'paired_diff', 't_quantile', 'run_speed_benchmark', 'speed_settings',
+    'SCORE_MODES', 'SPEED_DETECTORS', 'SPEED_PRESETS'
 ]
