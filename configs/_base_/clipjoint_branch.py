@@ -1,6 +1,6 @@
-# What every ClipJoint config shares: the text bank, the branch's losses and
-# gradient bound, the heads' arguments, the bank's optimizer settings and the
-# hooks. A main config inherits a stock mmdet config *and* this file, and
+# What every ClipJoint config shares: the text bank, the branch (projection,
+# losses and gradient bound), the heads' arguments, the bank's optimizer
+# settings and the hooks. A main config inherits a stock mmdet config *and* this file, and
 # plugs the pieces in (the stock keys cannot be set here: two bases may not
 # set the same key):
 #   model = dict(bbox_head=dict(_base_.clipjoint_dense_head,
@@ -31,33 +31,39 @@ clipjoint_text_bank = dict(
     learn_temperature=True,
     shared_temperature=False)  # the paper's class-specific temperatures
 
-# One CE per sampled region on the contrastive logits, normalised like the
-# host's loss_cls: InfoNCE for the foreground, the aux CE for the background
-# (towards the bank's background entry). The branch's gradient into the
-# shared trunk is at most max_grad_share x the detector's own at the fork.
+# The contrastive branch every ClipJoint head owns (`branch=dict(...)`, a
+# ContrastiveBranch: projection MLP, the text bank given as the head's
+# `text_bank`, the two losses). One CE per sampled region on the contrastive
+# logits, normalised like the host's loss_cls: InfoNCE for the foreground,
+# the aux CE for the background (towards the bank's background entry). The
+# branch's gradient into the shared trunk is at most max_grad_share x the
+# detector's own at the fork. A child config changes one of them under
+# `branch`: model = dict(bbox_head=dict(branch=dict(loss_aux=None))).
 clipjoint_branch = dict(
+    type='ContrastiveBranch',
     loss_contrast=dict(type='InfoNCELoss', symmetric=False, loss_weight=1.0),
     loss_aux=dict(
         type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
-    max_grad_share=1.0,
-    score_mode='det',  # zero inference cost
-    fuse_alpha=0.5)
+    max_grad_share=1.0)
 
 # The arguments of a one-stage head (ClipJointRTMDetHead, ClipJointYOLOXHead,
 # ClipJointYOLOHead on YOLO11): every positive location weighted by its
-# IoU-based target score, 3 mined hard negatives per positive.
+# IoU-based target score, 3 mined hard negatives per positive. The text bank
+# (the label space, with num_classes) is a head key.
 clipjoint_dense_head = dict(
     text_bank=dict(clipjoint_text_bank, class_names='CocoDataset'),
-    proj_hidden=256,
+    branch=dict(clipjoint_branch, proj_hidden=256),
     quality_weight=True,
     neg_pos_ratio=3,
-    **clipjoint_branch)
+    score_mode='det',  # zero inference cost
+    fuse_alpha=0.5)
 
 # The arguments of the two-stage ClipJointBBoxHead (the 1024-d RoI feature).
 clipjoint_bbox_head = dict(
     text_bank=dict(clipjoint_text_bank, class_names='CocoDataset'),
-    proj_hidden=1024,
-    **clipjoint_branch)
+    branch=dict(clipjoint_branch, proj_hidden=1024),
+    score_mode='det',  # zero inference cost
+    fuse_alpha=0.5)
 
 # Text embeddings and temperatures are not ordinary weights: no weight decay
 # (AdamW's decoupled decay would pull tau towards 1 and the embeddings to 0),

@@ -5,4 +5,5 @@ _base_ = './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py'
 
 model = dict(
     roi_head=dict(
-        bbox_head=dict(text_bank=dict(background=None), loss_aux=None)))
+        bbox_head=dict(
+            text_bank=dict(background=None), branch=dict(loss_aux=None))))

@@ -2,4 +2,5 @@
 _base_ = './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py'
 
 model = dict(
-    roi_head=dict(bbox_head=dict(loss_contrast=dict(loss_weight=0.5))))
+    roi_head=dict(
+        bbox_head=dict(branch=dict(loss_contrast=dict(loss_weight=0.5)))))

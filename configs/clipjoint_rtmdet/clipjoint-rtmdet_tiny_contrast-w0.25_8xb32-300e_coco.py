@@ -4,4 +4,6 @@ _base_ = './clipjoint-rtmdet_tiny_8xb32-300e_coco.py'
 
 model = dict(
     bbox_head=dict(
-        loss_contrast=dict(loss_weight=0.25), loss_aux=dict(loss_weight=0.25)))
+        branch=dict(
+            loss_contrast=dict(loss_weight=0.25),
+            loss_aux=dict(loss_weight=0.25))))

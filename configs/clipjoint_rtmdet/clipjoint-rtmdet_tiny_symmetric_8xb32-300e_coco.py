@@ -2,4 +2,5 @@
 # locations, gathered across ranks).
 _base_ = './clipjoint-rtmdet_tiny_8xb32-300e_coco.py'
 
-model = dict(bbox_head=dict(loss_contrast=dict(symmetric=True)))
+model = dict(
+    bbox_head=dict(branch=dict(loss_contrast=dict(symmetric=True))))

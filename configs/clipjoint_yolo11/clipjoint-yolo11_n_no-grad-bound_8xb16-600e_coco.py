@@ -2,4 +2,4 @@
 # at most 1x the host classifier's gradient at the classifier feature).
 _base_ = './clipjoint-yolo11_n_8xb16-600e_coco.py'
 
-model = dict(bbox_head=dict(max_grad_share=None))
+model = dict(bbox_head=dict(branch=dict(max_grad_share=None)))

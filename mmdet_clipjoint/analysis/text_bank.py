@@ -155,8 +155,7 @@ def collect_region_embeddings(model, dataset, num_images: int,
             res = model.roi_head._bbox_forward(x, rois)
             emb = res['region_embed']
             if emb is None:  # score_mode='det' skips the branch
-                _, _, x_branch = head._branch_features(res['bbox_feats'])
-                emb = head.embed(x_branch)
+                emb = head.region_embeddings(res['bbox_feats'])
             score = res['cls_score'].softmax(-1)[:, :C].max(-1).values
             top = score.topk(min(per_image, len(score))).indices
             boxes = scale_boxes(rois[top, 1:],

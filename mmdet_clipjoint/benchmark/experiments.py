@@ -48,22 +48,24 @@ DETECTORS: Dict[str, dict] = dict(
 )
 
 #: ClipJoint variants for ablations and the recipe search: method name ->
-#: keys merged into the ClipJoint head config (``text_bank`` and the losses
-#: are merged key by key; ``None`` removes a loss); the special key
+#: keys merged into the ClipJoint head config (``text_bank`` and ``branch``
+#: -- the ContrastiveBranch: losses, projection, gradient bound -- are
+#: merged key by key; ``None`` removes a loss); the special key
 #: ``paramwise`` is merged into ``optim_wrapper.paramwise_cfg.custom_keys``
 #: (the text bank's optimizer settings). ``clipjoint`` is the main config.
 CLIPJOINT_VARIANTS: Dict[str, dict] = {
     'clipjoint': {},
     # both terms 2x lighter / heavier relative to the detector's losses
-    'clipjoint-w0.5': dict(
-        loss_contrast=dict(loss_weight=0.5), loss_aux=dict(loss_weight=0.5)),
-    'clipjoint-w2': dict(
-        loss_contrast=dict(loss_weight=2.0), loss_aux=dict(loss_weight=2.0)),
+    'clipjoint-w0.5': dict(branch=dict(
+        loss_contrast=dict(loss_weight=0.5), loss_aux=dict(loss_weight=0.5))),
+    'clipjoint-w2': dict(branch=dict(
+        loss_contrast=dict(loss_weight=2.0), loss_aux=dict(loss_weight=2.0))),
     # the branch's gradient into the trunk: tighter bound / no bound
-    'clipjoint-share0.25': dict(max_grad_share=0.25),
-    'clipjoint-share-none': dict(max_grad_share=None),
+    'clipjoint-share0.25': dict(branch=dict(max_grad_share=0.25)),
+    'clipjoint-share-none': dict(branch=dict(max_grad_share=None)),
     # symmetric InfoNCE (text -> region over the sampled regions too)
-    'clipjoint-symmetric': dict(loss_contrast=dict(symmetric=True)),
+    'clipjoint-symmetric': dict(
+        branch=dict(loss_contrast=dict(symmetric=True))),
     # one shared temperature instead of class-specific ones
     'clipjoint-shared-temp': dict(text_bank=dict(shared_temperature=True)),
     # softer similarity scale at the start (learned from there)
@@ -71,9 +73,9 @@ CLIPJOINT_VARIANTS: Dict[str, dict] = {
     # background: a constant zero logit / no entry (and then no aux CE)
     'clipjoint-bg-zero': dict(text_bank=dict(background='zero')),
     'clipjoint-bg-none': dict(text_bank=dict(background=None),
-                              loss_aux=None),
+                              branch=dict(loss_aux=None)),
     # InfoNCE only (the background samples are not trained)
-    'clipjoint-no-aux': dict(loss_aux=None),
+    'clipjoint-no-aux': dict(branch=dict(loss_aux=None)),
     # the text bank at the full learning rate (main: embeddings x 0.01)
     'clipjoint-bank-lr1': dict(paramwise={
         'text_bank.embeddings': dict(lr_mult=1.0, decay_mult=0.0),
@@ -84,7 +86,7 @@ CLIPJOINT_VARIANTS: Dict[str, dict] = {
     # CLIP space for new names at inference, see set_vocabulary)
     'clipjoint-drift1': dict(text_bank=dict(drift_weight=1.0)),
     # narrower projection MLP (hidden width)
-    'clipjoint-proj128': dict(proj_hidden=128),
+    'clipjoint-proj128': dict(branch=dict(proj_hidden=128)),
     # the semantic benchmark's controls of the CLIP prior (its presets start
     # the bank from the shipped CLIP rows): a random bank, and the CLIP rows
     # deranged among the classes (same statistics, no meaning); the special

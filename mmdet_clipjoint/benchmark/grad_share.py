@@ -76,7 +76,7 @@ def grad_share_at_init(detector: str, bound: Optional[float], data: dict,
 
     The detector's main ClipJoint config is shrunk for CPU
     (:func:`~mmdet_clipjoint.utils.shrink_config`, 128 px, ``data``'s
-    classes, random text bank) with ``max_grad_share=bound`` (None:
+    classes, random text bank) with ``branch.max_grad_share=bound`` (None:
     unbounded) and fed one batch of ``mmdet.testing.demo_mm_inputs``
     (2 images, 3 + 2 boxes).
 
@@ -98,7 +98,7 @@ def grad_share_at_init(detector: str, bound: Optional[float], data: dict,
     head = cfg.model.roi_head.bbox_head if detector == 'frcnn' else \
         cfg.model.bbox_head
     head.text_bank.update(init_source='random', cache_dir=None)
-    head.max_grad_share = bound
+    head.branch.max_grad_share = bound
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()

@@ -269,7 +269,7 @@ def _score_biases(head) -> List[str]:
         n + '.bias' for n, m in head.named_modules()
         if isinstance(m, torch.nn.Conv2d) and m.bias is not None
         and m.out_channels in (C, 1)
-        and not n.startswith(('text_bank', 'proj'))
+        and not n.startswith('branch.')
     ]
 
 

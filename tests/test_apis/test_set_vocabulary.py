@@ -209,8 +209,7 @@ def test_bad_inputs(synthetic_coco, tmp_path):
     cfg = _cfg('rtmdet', synthetic_coco, tmp_path)
     stock = copy.deepcopy(cfg.model)
     stock.bbox_head.type = 'RTMDetSepBNHead'
-    for k in ('text_bank', 'proj_hidden', 'loss_contrast', 'loss_aux',
-              'quality_weight', 'neg_pos_ratio', 'max_grad_share',
+    for k in ('text_bank', 'branch', 'quality_weight', 'neg_pos_ratio',
               'score_mode', 'fuse_alpha'):
         stock.bbox_head.pop(k, None)
     with pytest.raises(ValueError, match='ClipJoint detector'):

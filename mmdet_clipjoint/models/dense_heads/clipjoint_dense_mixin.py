@@ -4,26 +4,23 @@ from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
+from mmengine.config import ConfigDict
 from torch import Tensor
 
-from mmdet.models.losses import accuracy
 from mmdet.models.utils import multi_apply
 from mmdet.structures import SampleList
 from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
                          OptInstanceList)
-from ..layers.grad_share import fork_with_grad_share
-from ..layers.score_fusion import (ScoreModeMixin, check_score_mode,
+from ..layers.clipjoint_head_mixin import BRANCH_KEYS, ClipJointHeadMixin
+from ..layers.score_fusion import (check_score_mode,
                                     check_vocabulary_scoring, fuse_probs)
-from ..utils.branch import build_clipjoint_parts
 from ..utils.captions import build_word_region_loss, caption_phrase_batch
 from ..utils.dist import reduce_mean_factor
 
 __all__ = ['ClipJointDenseMixin']
 
 
-class ClipJointDenseMixin(ScoreModeMixin):
+class ClipJointDenseMixin(ClipJointHeadMixin):
     """CLIP-Joint-Detect for dense (one-stage) heads, as a mixin.
 
     Put it *before* a stock head in the bases (``class H(ClipJointDenseMixin,
@@ -87,19 +84,18 @@ class ClipJointDenseMixin(ScoreModeMixin):
     #: False embeds every location (the reference the tests compare with)
     sparse_fuse = True
 
+    #: names of the stock forward outputs (per-level sequences),
+    #: ``cls_scores`` first; the branch's ``cls_feats`` follow them
+    stock_outputs: Tuple[str, ...] = ('cls_scores', 'bbox_preds')
+
     def __init__(self,
                  num_classes: int,
                  in_channels: int,
                  text_bank: ConfigType,
-                 proj_hidden: int = 256,
-                 loss_contrast: ConfigType = dict(
-                     type='InfoNCELoss', loss_weight=1.0),
-                 loss_aux: OptConfigType = dict(
-                     type='CrossEntropyLoss', use_sigmoid=False,
-                     loss_weight=1.0),
+                 branch: ConfigType = dict(type='ContrastiveBranch',
+                                           proj_hidden=256),
                  quality_weight: bool = True,
                  neg_pos_ratio: int = 3,
-                 max_grad_share: Optional[float] = 1.0,
                  score_mode: str = 'det',
                  fuse_alpha: float = 0.5,
                  loss_word_region: OptConfigType = None,
@@ -112,19 +108,19 @@ class ClipJointDenseMixin(ScoreModeMixin):
             in_channels (int): Channels of the input feature maps.
             text_bank (dict): Config of a :class:`ContrastiveTextBank` with C
                 class names.
-            proj_hidden (int): Hidden width of the 1x1-conv projection
-                (``feat_channels`` -> ``proj_hidden`` -> D).
-            loss_contrast (dict): Config of the InfoNCE loss.
-            loss_aux (dict, optional): Config of the auxiliary CE of the
-                mined negatives towards the bank's background entry (None:
-                off).
+            branch (dict): Config of the :class:`ContrastiveBranch` (1x1
+                convs ``feat_channels`` -> ``proj_hidden`` -> D):
+                ``proj_hidden``, ``loss_contrast`` (InfoNCE), ``loss_aux``
+                (the auxiliary CE of the mined negatives towards the bank's
+                background entry; None: off) and ``max_grad_share`` (the
+                bound of the branch's gradient into the trunk relative to
+                the host classifier's, at the classifier feature; None:
+                unbounded). The head-level keys of earlier versions raise
+                an error saying so.
             quality_weight (bool): Weight positives by the assigner's
                 IoU-based target score.
             neg_pos_ratio (int): Mined hard negatives per positive (at least
                 per image) added to the contrastive batch.
-            max_grad_share (float, optional): Bound of the branch's gradient
-                into the trunk relative to the host classifier's, at the
-                classifier feature (None: unbounded).
             score_mode (str): ``det`` (default: branch skipped at
                 inference), ``clip`` or ``fuse``.
             fuse_alpha (float): Weight of the contrastive probabilities in
@@ -137,19 +133,13 @@ class ClipJointDenseMixin(ScoreModeMixin):
                 locations by the detector's confidence.
             **kwargs: Passed to the stock head (the next base class).
         """
+        legacy = {k: kwargs.pop(k) for k in BRANCH_KEYS if k in kwargs}
         super().__init__(num_classes, in_channels, **kwargs)
         check_score_mode(score_mode, fuse_alpha)
-        self.text_bank, self.loss_contrast, self.loss_aux = \
-            build_clipjoint_parts(type(self).__name__, self.num_classes,
-                                  text_bank, loss_contrast, loss_aux,
-                                  max_grad_share, 'mined negatives')
+        self.build_branch(branch, text_bank, self.feat_channels, legacy,
+                          spatial=True, background_samples='mined negatives')
         if neg_pos_ratio < 0:
             raise ValueError(f'neg_pos_ratio={neg_pos_ratio} must be >= 0.')
-        self.proj = nn.Sequential(
-            nn.Conv2d(self.feat_channels, proj_hidden, 1),
-            nn.ReLU(inplace=True),
-            nn.Conv2d(proj_hidden, self.text_bank.embed_dim, 1))
-        self.max_grad_share = max_grad_share
         self.quality_weight = quality_weight
         self.neg_pos_ratio = int(neg_pos_ratio)
         self.score_mode = score_mode
@@ -162,63 +152,72 @@ class ClipJointDenseMixin(ScoreModeMixin):
         self._target_sink: Optional[List[tuple]] = None
 
     # ------------------------------------------------------------------
-    # weights, forward helpers
+    # weights, label space
     # ------------------------------------------------------------------
     def init_weights(self) -> None:
-        """Stock head init, then the projection and the text bank.
-
-        Stock heads initialise every ``nn.Conv2d`` their own way (RTMDet:
-        N(0, 0.01)); the projection gets PyTorch's default instead, and the
-        bank is initialised here when the stock ``init_weights`` does not
-        recurse into children (RTMDet).
-        """
+        """Stock head init, then the branch's (projection convs at
+        PyTorch's default, the text bank), unless the stock init already
+        reached it (hosts whose init recurses into children)."""
         super().init_weights()
-        for m in self.proj.modules():
-            if isinstance(m, nn.Conv2d):
-                m.reset_parameters()
-        if not self.text_bank.is_init:
-            self.text_bank.init_weights()
+        if not self.branch.is_init:
+            self.branch.init_weights()
 
     @property
-    def needs_embed(self) -> bool:
-        """Whether forward returns the classifier features."""
-        return self.training or self.score_mode != 'det'
+    def cls_out_channels(self) -> int:
+        """Width of the class scores: C for the stock layers and losses;
+        after ``set_vocabulary`` the bank's C' (:attr:`num_labels`), the
+        width of the ``clip`` scores the stock post-process reads."""
+        if self.vocabulary_swapped:
+            return self.num_labels
+        return self._cls_out_channels
 
-    def embed(self, x: Tensor) -> Tensor:
-        """Project classifier features into the joint space.
+    @cls_out_channels.setter
+    def cls_out_channels(self, value: int) -> None:
+        self._cls_out_channels = value
+
+    # ------------------------------------------------------------------
+    # forward
+    # ------------------------------------------------------------------
+    def forward_single(self, x: Tensor, idx: int,
+                       bound: bool = True) -> Tuple[Tensor, ...]:
+        """One level: the stock outputs, then the classifier's input.
+
+        The host forks its classifier feature with
+        :meth:`ContrastiveBranch.fork` (``bound`` passed on).
 
         Args:
-            x (Tensor): shape (B, Cf, H, W) (any B, H, W).
+            x (Tensor): Level ``idx`` features, shape (B, C_in, H, W).
+            idx (int): Level index.
+            bound (bool): Bound the branch's gradient into the trunk.
 
         Returns:
-            Tensor: float32 embeddings L2-normalised over D, shape
-            (B, D, H, W) (the normalisation in float32 also under mixed
-            precision).
+            tuple[Tensor]: the stock per-level outputs (``cls_score``
+            (B, C, H, W) first), then the classifier feature
+            (B, feat_channels, H, W).
         """
-        return F.normalize(self.proj(x).float(), dim=1)
+        raise NotImplementedError
 
-    def fork_cls_feat(self, cls_feat: Tensor) -> Tuple[Tensor, Tensor]:
-        """Fork a classifier feature for the host and the branch.
-
-        Args:
-            cls_feat (Tensor): shape (B, Cf, H, W).
-
-        Returns:
-            tuple[Tensor]: ``(for the host classifier, for the branch)``;
-            while training, the branch's gradient into the trunk is bounded
-            by ``max_grad_share``.
-        """
-        return fork_with_grad_share(
-            cls_feat, self.max_grad_share if self.training else None)
-
-    def forward_levels(self, feats: Sequence[Tensor]) -> tuple:
-        """Run ``forward_single(x, level)`` on every level.
-
-        For hosts whose ``forward_single(x, idx)`` returns the stock
-        per-level outputs followed by the branch's feature (RTMDet, YOLO11).
+    def forward(self, feats: Sequence[Tensor]) -> tuple:
+        """Forward all levels (:meth:`forward_levels`).
 
         Args:
             feats (Sequence[Tensor]): Neck outputs, each (B, C_l, H_l, W_l).
+
+        Returns:
+            tuple: the stock outputs (:attr:`stock_outputs`, each per
+            level), plus ``cls_feats`` (per level (B, feat_channels,
+            H_l, W_l)) unless in ``det`` mode at inference.
+        """
+        return self.forward_levels(feats)
+
+    def forward_levels(self, feats: Sequence[Tensor],
+                       bound: bool = True) -> tuple:
+        """Run :meth:`forward_single` on every level.
+
+        Args:
+            feats (Sequence[Tensor]): Neck outputs, each (B, C_l, H_l, W_l).
+            bound (bool): Bound the branch's gradient into the trunk (False
+                for caption batches).
 
         Returns:
             tuple: the stock outputs (each a per-level tuple), plus the
@@ -226,7 +225,8 @@ class ClipJointDenseMixin(ScoreModeMixin):
             unless in ``det`` mode at inference (then exactly the stock
             outputs).
         """
-        outs = multi_apply(self.forward_single, feats, range(len(feats)))
+        outs = multi_apply(self.forward_single, feats, range(len(feats)),
+                           bound=bound)
         stock = tuple(tuple(o) for o in outs[:-1])
         return stock + (tuple(outs[-1]), ) if self.needs_embed else stock
 
@@ -269,36 +269,48 @@ class ClipJointDenseMixin(ScoreModeMixin):
             self._target_sink.append(out)
         return out
 
-    def _loss_by_feat_with_branch(
-            self, stock_outs: Tuple[Sequence[Tensor], ...],
-            cls_feats: Sequence[Tensor], batch_gt_instances: InstanceList,
-            batch_img_metas: List[dict],
-            batch_gt_instances_ignore: OptInstanceList) -> Dict[str, Tensor]:
-        """The stock ``loss_by_feat``, its assignment recorded, plus the
-        branch's losses on it (the subclass's ``loss_by_feat``).
+    def loss_by_feat(self, *args) -> Dict[str, Tensor]:
+        """Stock losses plus ``loss_contrast`` / ``loss_clip_ce``.
 
         Args:
-            stock_outs (tuple[Sequence[Tensor]]): the stock forward outputs,
-                per level, ``cls_scores`` (B, C, H_l, W_l) first.
-            cls_feats (Sequence[Tensor]): classifier features per level,
-                shape (B, Cf, H_l, W_l).
-            batch_gt_instances (list[:obj:`InstanceData`]): ground truth.
-            batch_img_metas (list[dict]): image metas.
-            batch_gt_instances_ignore (list[:obj:`InstanceData`],
-                optional): ignored instances.
+            *args: As the stock ``loss_by_feat`` receives them from
+                :meth:`loss`: the stock forward outputs
+                (:attr:`stock_outputs`, per level, ``cls_scores``
+                (B, C, H_l, W_l) first), the classifier features per level
+                (B, Cf, H_l, W_l), then ``batch_gt_instances``,
+                ``batch_img_metas`` and optionally
+                ``batch_gt_instances_ignore``.
 
         Returns:
             dict[str, Tensor]: the stock losses, ``loss_contrast``,
             ``loss_clip_ce`` and ``acc_clip`` (:meth:`loss_clipjoint`).
         """
+        n = len(self.stock_outputs)
+        stock_outs, cls_feats = args[:n], args[n]
+        batch_gt_instances, batch_img_metas = args[n + 1:n + 3]
+        batch_gt_instances_ignore = args[n + 3] if len(args) > n + 3 \
+            else None
+        # a swapped vocabulary is for inference only (before the stock
+        # targets, which assume the trained label space)
+        check_vocabulary_scoring(self, training=True)
         with self._record_targets() as records:
             losses = super().loss_by_feat(*stock_outs, batch_gt_instances,
                                           batch_img_metas,
                                           batch_gt_instances_ignore)
-        losses.update(
-            self.loss_clipjoint(cls_feats,
-                                *self._dense_targets(records, *stock_outs)))
+        branch = self.loss_clipjoint(
+            cls_feats, *self._dense_targets(records, *stock_outs))
+        scale = self.branch_loss_scale(len(batch_img_metas))
+        if scale != 1:
+            for k in ('loss_contrast', 'loss_clip_ce'):
+                if k in branch:
+                    branch[k] = branch[k] * scale
+        losses.update(branch)
         return losses
+
+    def branch_loss_scale(self, batch_size: int) -> int:
+        """Factor of the branch's losses, to match the host's scale
+        (1; YOLO11 multiplies its losses by the batch size)."""
+        return 1
 
     def _dense_targets(self, records: List[tuple],
                        *stock_outs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
@@ -375,11 +387,9 @@ class ClipJointDenseMixin(ScoreModeMixin):
         idx = torch.cat([pos_idx, neg_idx])
         feats = torch.cat([x.flatten(2) for x in cls_feats], dim=2)
         B, Cf, N = feats.shape
-        # gathered before projecting: only the S sampled locations cost;
-        # laid out as one (1, Cf, S, 1) map, so each 1x1 conv is one GEMM
+        # gathered before projecting: only the S sampled locations cost
         x = feats.transpose(1, 2).reshape(B * N, Cf)[idx]
-        emb = self.embed(x.t()[None, :, :, None])[0, :, :, 0].t()  # (S, D)
-        logits = self.text_bank(emb)
+        emb = self.branch.embed_rows(x)  # (S, D)
         P = len(pos_idx)
         tgt = labels.flatten()[idx].clone()
         tgt[P:] = C
@@ -388,20 +398,7 @@ class ClipJointDenseMixin(ScoreModeMixin):
         weight = torch.cat([pos_w, neg_w.expand(len(neg_idx))])
         # the host's classification normaliser, averaged over ranks
         avg = reduce_mean_factor(pos_w.sum())
-        losses = dict(
-            loss_contrast=self.loss_contrast(
-                logits, tgt, weight=weight, avg_factor=avg, num_classes=C))
-        if self.loss_aux is not None:
-            if len(neg_idx):
-                losses['loss_clip_ce'] = self.loss_aux(
-                    logits[P:], tgt[P:], weight[P:], avg_factor=avg)
-            else:
-                losses['loss_clip_ce'] = logits.sum() * 0
-        if self.text_bank.drift_weight > 0:
-            losses['loss_text_drift'] = self.text_bank.drift_loss()
-        if P > 0:
-            losses['acc_clip'] = accuracy(logits[:P, :C], tgt[:P])
-        return losses
+        return self.branch.loss(emb, tgt, weight, avg)
 
     # ------------------------------------------------------------------
     # caption batches (DetCLIPv2 word-region alignment)
@@ -443,20 +440,15 @@ class ClipJointDenseMixin(ScoreModeMixin):
                 f'{type(self).__name__}, whose loss_word_region is None: '
                 'configure loss_word_region or train on boxes only.')
         check_vocabulary_scoring(self, training=True)
-        bank_share, self.max_grad_share = self.max_grad_share, None
-        try:
-            outs = self(x)
-        finally:
-            self.max_grad_share = bank_share
+        outs = self.forward_levels(x, bound=False)
         cls_feats = outs[-1]
         feats = self.flatten_levels(cls_feats)  # (B, N, Cf)
         B, N, Cf = feats.shape
         k = min(self.caption_topk, N)
         idx = self.caption_region_scores(outs).topk(k, dim=1).indices
         picked = feats.gather(1, idx[..., None].expand(B, k, Cf))
-        # one (1, Cf, B * k, 1) map: each 1x1 conv is one GEMM
-        emb = self.embed(picked.reshape(B * k, Cf).t()[None, :, :, None])
-        regions = emb[0, :, :, 0].t().reshape(B, k, -1)
+        regions = self.branch.embed_rows(picked.reshape(B * k, Cf)).reshape(
+            B, k, -1)
         phrase_emb, phrase_mask = caption_phrase_batch(
             self.text_bank, batch_data_samples, regions)
         loss = self.loss_word_region(regions, None, phrase_emb, phrase_mask)
@@ -479,8 +471,8 @@ class ClipJointDenseMixin(ScoreModeMixin):
             other names): the branch says which class, the detector whether
             (and how well localised) an object is there.
         """
-        logits = self.text_bank(embeds)[:, :self.text_bank.num_classes]
-        return logits.softmax(-1) * det_probs.max(-1, keepdim=True)[0]
+        return self.branch.probs(embeds, background=False) * det_probs.max(
+            -1, keepdim=True)[0]
 
     def fuse_mlvl_scores(
             self,
@@ -524,7 +516,8 @@ class ClipJointDenseMixin(ScoreModeMixin):
         K = self.text_bank.num_classes
         feats = torch.cat([x.flatten(2) for x in cls_feats], dim=2)
         if not (self.sparse_fuse and score_thr > 0):
-            emb = self.embed(feats[..., None]).flatten(2).transpose(1, 2)
+            emb = self.branch.embed(feats[..., None]).flatten(2).transpose(
+                1, 2)
             clip = self.clip_probs(emb.reshape(B * N, -1),
                                    det.reshape(B * N, C)).view(B, N, K)
             probs = fuse_probs(det, clip, self.score_mode, self.fuse_alpha)
@@ -540,9 +533,9 @@ class ClipJointDenseMixin(ScoreModeMixin):
             logits = det.new_full((B * N, K), -1e4)  # sigmoid: exactly 0
             if len(idx):
                 x = feats.transpose(1, 2).reshape(B * N, -1)[idx]  # (K, Cf)
-                # one (1, Cf, K, 1) map: each 1x1 conv of the projection is
-                # one GEMM over the kept locations of every image
-                emb = self.embed(x.t()[None, :, :, None])[0, :, :, 0].t()
+                # one GEMM per 1x1 conv over the kept locations of every
+                # image
+                emb = self.branch.embed_rows(x)
                 kept = det[idx]
                 probs = fuse_probs(kept, self.clip_probs(emb, kept),
                                    self.score_mode, self.fuse_alpha)
@@ -554,3 +547,43 @@ class ClipJointDenseMixin(ScoreModeMixin):
             lvl.reshape(B, K, *s.shape[-2:])
             for lvl, s in zip(logits.split(sizes, dim=2), cls_scores)
         ]
+
+    def score_factors(self, stock_outs: tuple) -> Optional[Sequence[Tensor]]:
+        """Per level (B, 1, H_l, W_l) logits whose sigmoid the stock
+        post-process multiplies the class scores by (None; YOLOX: the
+        objectness)."""
+        return None
+
+    def predict_by_feat(self,
+                        *outs: Sequence[Tensor],
+                        batch_img_metas: Optional[List[dict]] = None,
+                        cfg: Optional[ConfigDict] = None,
+                        rescale: bool = False,
+                        with_nms: bool = True) -> InstanceList:
+        """Fuse the scores (``score_mode``), then the stock post-process
+        (in the head's label space, :attr:`cls_out_channels`).
+
+        Args:
+            *outs (Sequence[Tensor]): :meth:`forward`'s outputs: the stock
+                ones (:attr:`stock_outputs`, per level, ``cls_scores``
+                (B, C, H, W) logits first), then ``cls_feats`` (per level
+                (B, feat_channels, H, W)) unless in ``det`` mode.
+            batch_img_metas (list[dict]): image metas.
+            cfg (ConfigDict, optional): test config.
+            rescale (bool): rescale boxes to the original image.
+            with_nms (bool): run NMS.
+
+        Returns:
+            list[:obj:`InstanceData`]: ``bboxes`` (n, 4), ``scores`` (n,)
+            and ``labels`` (n,) per image.
+        """
+        n = len(self.stock_outputs)
+        stock = outs[:n]
+        cls_feats = outs[n] if len(outs) > n else None
+        cfg = cfg if cfg is not None else self.test_cfg
+        cls_scores = self.fuse_mlvl_scores(
+            stock[0], cls_feats, cfg.get('score_thr', 0.0),
+            score_factors=self.score_factors(stock))
+        return super().predict_by_feat(
+            cls_scores, *stock[1:], batch_img_metas=batch_img_metas,
+            cfg=cfg, rescale=rescale, with_nms=with_nms)

@@ -1,7 +1,6 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """Inference-time rules that combine detector and contrastive scores."""
-from contextlib import contextmanager
-from typing import Iterator, List, Optional
+from typing import List, Optional
 
 import torch
 from torch import Tensor
@@ -57,28 +56,6 @@ class ScoreModeMixin:
     def fuse_alpha(self, alpha: float) -> None:
         check_score_mode('det', alpha)
         self._fuse_alpha = float(alpha)
-
-    @contextmanager
-    def vocabulary_label_space(self, **extra) -> Iterator[None]:
-        """While the stock post-process runs: the label space is the text
-        bank's C' classes when :func:`~mmdet_clipjoint.apis.set_vocabulary`
-        swapped them in (``num_classes`` / ``cls_out_channels`` and
-        ``extra`` attributes set for the duration), else nothing changes."""
-        bank = self.text_bank
-        if not bank.is_swapped:
-            yield
-            return
-        attrs = dict(num_classes=bank.num_classes, **extra)
-        if hasattr(self, 'cls_out_channels'):
-            attrs['cls_out_channels'] = bank.num_classes
-        saved = {k: getattr(self, k) for k in attrs}
-        try:
-            for k, v in attrs.items():
-                setattr(self, k, v)
-            yield
-        finally:
-            for k, v in saved.items():
-                setattr(self, k, v)
 
 
 def check_vocabulary_scoring(head: ScoreModeMixin, training: bool) -> None:

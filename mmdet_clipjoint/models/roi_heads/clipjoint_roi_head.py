@@ -47,7 +47,7 @@ class ClipJointRoIHead(StandardRoIHead):
             bbox_feats = self.shared_head(bbox_feats)
         cls_score, bbox_pred, region_embed = self.bbox_head(bbox_feats)
         if not self.training:
-            if self.bbox_head.text_bank.is_swapped:
+            if self.bbox_head.vocabulary_swapped:
                 bbox_pred = self.bbox_head.vocabulary_bbox_pred(
                     cls_score, bbox_pred)
             cls_score = self.bbox_head.fuse_scores(cls_score, region_embed)
@@ -66,6 +66,9 @@ class ClipJointRoIHead(StandardRoIHead):
             dict: as :meth:`StandardRoIHead.bbox_loss`, with the contrastive
             terms merged into ``loss_bbox``.
         """
+        # a swapped vocabulary is for inference only (before the stock
+        # targets, which assume the trained label space)
+        check_vocabulary_scoring(self.bbox_head, training=True)
         rois = bbox2roi([res.priors for res in sampling_results])
         bbox_results = self._bbox_forward(x, rois)
         out = self.bbox_head.loss_and_target(
@@ -114,11 +117,7 @@ class ClipJointRoIHead(StandardRoIHead):
             feats = self.shared_head(feats)
         # no detection loss on caption images to bound the branch's
         # gradient by: the fork passes it unbounded here
-        share, head.max_grad_share = head.max_grad_share, None
-        try:
-            emb = head.embed(head._branch_features(feats)[2])  # (sum n, D)
-        finally:
-            head.max_grad_share = share
+        emb = head.region_embeddings(feats)  # (sum n, D)
         B, D = len(proposals), emb.size(-1)
         regions = emb.new_zeros(B, K, D)
         region_mask = torch.zeros(B, K, dtype=torch.bool, device=emb.device)

@@ -2,7 +2,6 @@
 from .clip_text import (DEFAULT_TEMPLATES, ENSEMBLE_TEMPLATES,
                         build_clip_model, encode_class_names,
                         load_embeddings_file, save_embeddings_file)
-from .branch import build_clipjoint_parts
 from .captions import build_word_region_loss, caption_phrase_batch
 from .dist import all_gather_with_grad, reduce_mean_factor
 from .vocabularies import (load_vocabulary, names_in_no_vocabulary,
@@ -12,7 +11,7 @@ from .yolo11_convert import convert_yolo11_state_dict, yolo11_arch_of
 __all__ = [
     'DEFAULT_TEMPLATES', 'ENSEMBLE_TEMPLATES', 'build_clip_model',
     'encode_class_names', 'load_embeddings_file', 'save_embeddings_file',
-    'all_gather_with_grad', 'reduce_mean_factor', 'build_clipjoint_parts', 'convert_yolo11_state_dict', 'yolo11_arch_of',
+    'all_gather_with_grad', 'reduce_mean_factor', 'convert_yolo11_state_dict', 'yolo11_arch_of',
     'load_vocabulary', 'vocabulary_embeddings', 'vocabulary_names',
     'names_in_no_vocabulary',
     'build_word_region_loss', 'caption_phrase_batch'

@@ -17,6 +17,7 @@ from mmdet.registry import MODELS
 from mmdet.structures import DetDataSample
 from mmdet.utils import register_all_modules
 from mmdet_clipjoint.models.dense_heads import ClipJointDenseMixin
+from mmdet_clipjoint.models.layers import BRANCH_KEYS
 
 __all__ = [
     'OURS', 'IMG', 'assert_score_mode_validated', 'config_path', 'head_cfg', 'build', 'stock_twin', 'feats',
@@ -50,6 +51,8 @@ def head_cfg(config: str, **kw) -> Config:
     for k, v in kw.items():
         if k == 'text_bank':
             head.text_bank.update(v)
+        elif k in BRANCH_KEYS:  # keys of the head's ContrastiveBranch
+            head.branch[k] = v
         else:
             head[k] = v
     return head
@@ -74,7 +77,7 @@ def stock_twin(config: str, stock_type: str, head):
                                                 strict=False)
     assert not missing, missing
     assert unexpected and all(
-        k.startswith(('text_bank.', 'proj.')) for k in unexpected), unexpected
+        k.startswith('branch.') for k in unexpected), unexpected
     return stock
 
 

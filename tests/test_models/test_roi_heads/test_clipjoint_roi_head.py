@@ -10,6 +10,7 @@ import mmdet_clipjoint  # noqa: F401
 from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs, demo_mm_proposals
 from mmdet.utils import register_all_modules
+from mmdet_clipjoint.models.layers import BRANCH_KEYS
 
 CFG = 'configs/clipjoint_faster-rcnn/clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py'
 NUM_CLASSES = 20
@@ -27,6 +28,8 @@ def roi_head_cfg(**bbox_head):
     for k, v in bbox_head.items():
         if k == 'text_bank':
             roi.bbox_head.text_bank.update(v)
+        elif k in BRANCH_KEYS:  # keys of the head's ContrastiveBranch
+            roi.bbox_head.branch[k] = v
         else:
             roi.bbox_head[k] = v
     return roi
@@ -129,8 +132,7 @@ def test_det_mode_equals_stock_head():
     stock_cfg = roi_head_cfg()
     stock_cfg.type = 'StandardRoIHead'
     bh = stock_cfg.bbox_head
-    for k in ('text_bank', 'proj_hidden', 'loss_contrast', 'loss_aux',
-              'max_grad_share', 'score_mode', 'fuse_alpha'):
+    for k in ('text_bank', 'branch', 'score_mode', 'fuse_alpha'):
         bh.pop(k)
     bh.type = 'Shared2FCBBoxHead'
     stock = MODELS.build(stock_cfg)

@@ -3,18 +3,14 @@
 from typing import Dict, Optional, Tuple
 
 import torch
-import torch.nn as nn
-import torch.nn.functional as F
 from torch import Tensor
 
-from mmdet.models.losses import accuracy
 from mmdet.models.roi_heads.bbox_heads import Shared2FCBBoxHead
 from mmdet.registry import MODELS
-from mmdet.utils import ConfigType, InstanceList
-from ...layers.grad_share import fork_with_grad_share
-from ...layers.score_fusion import (ScoreModeMixin, check_score_mode,
+from mmdet.utils import ConfigType
+from ...layers.clipjoint_head_mixin import BRANCH_KEYS, ClipJointHeadMixin
+from ...layers.score_fusion import (check_score_mode,
                                      check_vocabulary_scoring, fuse_probs)
-from ...utils.branch import build_clipjoint_parts
 from ...utils.captions import build_word_region_loss
 from ...utils.dist import reduce_mean_factor
 
@@ -22,7 +18,7 @@ __all__ = ['ClipJointBBoxHead']
 
 
 @MODELS.register_module()
-class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
+class ClipJointBBoxHead(ClipJointHeadMixin, Shared2FCBBoxHead):
     """``Shared2FCBBoxHead`` + a lightweight parallel contrastive branch.
 
     The 1024-d shared-FC RoI feature that feeds ``fc_cls`` / ``fc_reg`` is
@@ -43,9 +39,12 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
     weights their sum is the (C + 1)-way softmax CE of the contrastive
     logits over all sampled RoIs, on the same scale as ``loss_cls``.
 
-    ``max_grad_share`` bounds what the branch sends back into the shared
-    trunk: at the feature where the branch forks off, its gradient norm is
-    at most ``max_grad_share`` times the detector's own
+    The projection, the text bank and both losses are one
+    :class:`ContrastiveBranch` (``self.branch``), built from the ``branch``
+    config key. Its ``max_grad_share`` bounds what the branch sends back
+    into the shared trunk: at the feature where the branch forks off (the
+    shared-FC output, :meth:`shared_features`), its gradient norm is at
+    most ``max_grad_share`` times the detector's own
     (:func:`fork_with_grad_share`); the branch's own parameters learn at
     full rate.
 
@@ -55,13 +54,13 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
     Args:
         text_bank (dict): Config of a :class:`ContrastiveTextBank`; its class
             count must equal ``num_classes``.
-        proj_hidden (int): Hidden width of the projection MLP.
-        loss_contrast (dict): Config of the contrastive loss.
-        loss_aux (dict, optional): Config of the auxiliary CE on the
-            background RoIs (None: off; needs a bank with a background
-            entry).
-        max_grad_share (float, optional): Bound of the branch's gradient
-            relative to the detector's at the fork (None: unbounded).
+        branch (dict): Config of the :class:`ContrastiveBranch`:
+            ``proj_hidden`` (hidden width of the projection MLP),
+            ``loss_contrast``, ``loss_aux`` (the auxiliary CE on the
+            background RoIs; None: off, needs a bank with a background
+            entry) and ``max_grad_share`` (the gradient bound at the fork;
+            None: unbounded). The head-level keys of earlier versions raise
+            an error saying so.
         score_mode (str): ``det``, ``clip`` or ``fuse``.
         fuse_alpha (float): Weight of the contrastive probabilities in
             ``fuse`` mode.
@@ -76,105 +75,68 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
 
     def __init__(self,
                  text_bank: ConfigType,
-                 proj_hidden: int = 1024,
-                 loss_contrast: ConfigType = dict(
-                     type='InfoNCELoss', loss_weight=1.0),
-                 loss_aux: Optional[ConfigType] = dict(
-                     type='CrossEntropyLoss', use_sigmoid=False,
-                     loss_weight=1.0),
-                 max_grad_share: Optional[float] = 1.0,
+                 branch: ConfigType = dict(type='ContrastiveBranch',
+                                           proj_hidden=1024),
                  score_mode: str = 'det',
                  fuse_alpha: float = 0.5,
                  loss_word_region: Optional[ConfigType] = None,
                  caption_topk: int = 16,
                  **kwargs) -> None:
+        legacy = {k: kwargs.pop(k) for k in BRANCH_KEYS if k in kwargs}
         super().__init__(**kwargs)
         check_score_mode(score_mode, fuse_alpha)
-        self.text_bank, self.loss_contrast, self.loss_aux = \
-            build_clipjoint_parts('the bbox head', self.num_classes,
-                                  text_bank, loss_contrast, loss_aux,
-                                  max_grad_share, 'background RoIs')
-        embed_dim = self.text_bank.embed_dim
-        self.proj = nn.Sequential(
-            nn.Linear(self.cls_last_dim, proj_hidden), nn.ReLU(inplace=True),
-            nn.Linear(proj_hidden, embed_dim))
-        self.max_grad_share = max_grad_share
+        self.build_branch(branch, text_bank, self.cls_last_dim, legacy,
+                          spatial=False,
+                          background_samples='background RoIs')
         self.score_mode = score_mode
         self.fuse_alpha = fuse_alpha
         self.loss_word_region = build_word_region_loss(
             loss_word_region, self.text_bank, 'the bbox head', caption_topk)
         self.caption_topk = int(caption_topk)
 
-    def _branch_features(self, x: Tensor) -> Tuple[Tensor, Tensor, Tensor]:
-        """The shared/convfc trunk of :class:`ConvFCBBoxHead.forward`.
+    @property
+    def reg_class_agnostic(self) -> bool:
+        """Whether the box deltas the post-process decodes are
+        class-agnostic: as configured, and always after ``set_vocabulary``
+        (the label space is then the bank's names, for which
+        :meth:`vocabulary_bbox_pred` keeps one box per RoI)."""
+        return self._agnostic_fc_reg or self.vocabulary_swapped
+
+    @reg_class_agnostic.setter
+    def reg_class_agnostic(self, value: bool) -> None:
+        #: the layout of ``fc_reg``: 4 (True) or 4 * C (False) outputs
+        self._agnostic_fc_reg = bool(value)
+
+    def shared_features(self, x: Tensor) -> Tensor:
+        """The shared-FC feature: the input of ``fc_cls``, ``fc_reg`` and
+        the branch (Shared2FC has no cls / reg-specific layers).
 
         Args:
             x (Tensor): RoI features, shape (N, C_in, S, S).
 
         Returns:
-            tuple[Tensor]: the features feeding ``fc_cls`` and ``fc_reg``,
-            shapes (N, cls_last_dim) and (N, reg_last_dim), and the
-            branch's input (the ``fc_cls`` input, forked with the gradient
-            bound), shape (N, cls_last_dim).
+            Tensor: shape (N, cls_last_dim).
         """
         for conv in self.shared_convs:
             x = conv(x)
-        if self.num_shared_fcs > 0:
-            if self.with_avg_pool:
-                x = self.avg_pool(x)
-            x = x.flatten(1)
-            for fc in self.shared_fcs:
-                x = self.relu(fc(x))
-        share = self.max_grad_share if self.training else None
-        cls_identity = not (self.num_cls_convs or self.num_cls_fcs)
-        if cls_identity:  # Shared2FC: fork where cls and reg part
-            x, x_branch = fork_with_grad_share(x, share)
-        x_cls = self._convs_fcs(x, self.cls_convs, self.cls_fcs)
-        x_reg = self._convs_fcs(x, self.reg_convs, self.reg_fcs)
-        if not cls_identity:
-            x_cls, x_branch = fork_with_grad_share(x_cls, share)
-        return x_cls, x_reg, x_branch
-
-    def _convs_fcs(self, x: Tensor, convs: nn.ModuleList,
-                   fcs: nn.ModuleList) -> Tensor:
-        """The cls or the reg part of :class:`ConvFCBBoxHead.forward`.
-
-        Args:
-            x (Tensor): the shared trunk's output, shape (N, C, S, S), or
-                (N, C') after shared FCs.
-            convs (nn.ModuleList): the part's convs (``cls_convs`` /
-                ``reg_convs``).
-            fcs (nn.ModuleList): the part's FCs (``cls_fcs`` / ``reg_fcs``).
-
-        Returns:
-            Tensor: shape (N, cls_last_dim) or (N, reg_last_dim).
-        """
-        for conv in convs:
-            x = conv(x)
-        if x.dim() > 2:
-            if self.with_avg_pool:
-                x = self.avg_pool(x)
-            x = x.flatten(1)
-        for fc in fcs:
+        if self.with_avg_pool:
+            x = self.avg_pool(x)
+        x = x.flatten(1)
+        for fc in self.shared_fcs:
             x = self.relu(fc(x))
         return x
 
-    @property
-    def needs_embed(self) -> bool:
-        """Whether forward computes the contrastive branch."""
-        return self.training or self.score_mode != 'det'
-
-    def embed(self, x_cls: Tensor) -> Tensor:
-        """Project classifier features into the joint space.
+    def region_embeddings(self, x: Tensor) -> Tensor:
+        """Branch embeddings of RoI features, the gradient into the trunk
+        unbounded (caption batches, analysis).
 
         Args:
-            x_cls (Tensor): shape (N, cls_last_dim).
+            x (Tensor): RoI features, shape (N, C_in, S, S).
 
         Returns:
-            Tensor: L2-normalised float32 embeddings, shape (N, D) (the
-            normalisation in float32 also under mixed precision).
+            Tensor: L2-normalised float32, shape (N, D).
         """
-        return F.normalize(self.proj(x_cls).float(), dim=-1)
+        return self.branch.embed(self.shared_features(x))
 
     def forward(self, x: Tensor) -> Tuple[Tensor, Tensor, Optional[Tensor]]:
         """Forward RoI features.
@@ -187,10 +149,11 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
             and the region embeddings (N, D), or None in ``det`` mode at
             inference.
         """
-        x_cls, x_reg, x_branch = self._branch_features(x)
-        cls_score = self.fc_cls(x_cls) if self.with_cls else None
-        bbox_pred = self.fc_reg(x_reg) if self.with_reg else None
-        region_embed = self.embed(x_branch) if self.needs_embed else None
+        x, x_branch = self.branch.fork(self.shared_features(x))
+        cls_score = self.fc_cls(x) if self.with_cls else None
+        bbox_pred = self.fc_reg(x) if self.with_reg else None
+        region_embed = self.branch.embed(x_branch) \
+            if self.needs_embed else None
         return cls_score, bbox_pred, region_embed
 
     def loss_contrastive(self, region_embed: Tensor, labels: Tensor,
@@ -208,26 +171,9 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
             enabled) and the logged ``acc_clip``.
         """
         check_vocabulary_scoring(self, training=True)
-        logits = self.text_bank(region_embed)
-        C = self.num_classes
         # the stock loss_cls' normaliser (sampled RoIs), averaged over ranks
         avg = reduce_mean_factor((label_weights > 0).sum())
-        losses = dict(
-            loss_contrast=self.loss_contrast(
-                logits, labels, weight=label_weights, avg_factor=avg,
-                num_classes=C))
-        fg = (labels >= 0) & (labels < C)
-        if self.loss_aux is not None:
-            bg = ~fg & (label_weights > 0)
-            losses['loss_clip_ce'] = self.loss_aux(
-                logits[bg], torch.full_like(labels[bg], C),
-                label_weights[bg], avg_factor=avg) if bg.any() else \
-                logits.sum() * 0
-        if self.text_bank.drift_weight > 0:
-            losses['loss_text_drift'] = self.text_bank.drift_loss()
-        if fg.any():
-            losses['acc_clip'] = accuracy(logits[fg, :C], labels[fg])
-        return losses
+        return self.branch.loss(region_embed, labels, label_weights, avg)
 
     def clip_probs(self, region_embed: Tensor, det_probs: Tensor) -> Tensor:
         """Contrastive probabilities over C + 1 entries (background last).
@@ -244,11 +190,11 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
             Tensor: shape (N, C' + 1), C' the bank's classes (C unless
             ``set_vocabulary`` swapped in other names).
         """
-        logits = self.text_bank(region_embed)
+        probs = self.branch.probs(region_embed)
         if self.text_bank.with_background:
-            return logits.softmax(-1)
+            return probs
         bg = det_probs[:, -1:]
-        return torch.cat([logits.softmax(-1) * (1 - bg), bg], dim=-1)
+        return torch.cat([probs * (1 - bg), bg], dim=-1)
 
     def fuse_scores(self, cls_score: Tensor,
                     region_embed: Optional[Tensor]) -> Tensor:
@@ -285,15 +231,9 @@ class ClipJointBBoxHead(ScoreModeMixin, Shared2FCBBoxHead):
         Returns:
             Tensor: class-agnostic deltas, shape (N, 4).
         """
-        if self.reg_class_agnostic or bbox_pred is None:
+        if self._agnostic_fc_reg or bbox_pred is None:
             return bbox_pred
         C = len(self.text_bank.swapped_from)
         best = cls_score[:, :C].argmax(-1)
         deltas = bbox_pred.view(len(bbox_pred), C, -1)
         return deltas[torch.arange(len(deltas)), best]
-
-    def predict_by_feat(self, *args, **kwargs) -> InstanceList:
-        """The stock post-process, over the bank's C' classes with
-        class-agnostic boxes after ``set_vocabulary``."""
-        with self.vocabulary_label_space(reg_class_agnostic=True):
-            return super().predict_by_feat(*args, **kwargs)

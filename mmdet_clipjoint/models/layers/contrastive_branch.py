@@ -1,0 +1,241 @@
+# Copyright (c) mmdet_clipjoint contributors. All rights reserved.
+"""The contrastive branch every ClipJoint head owns: projection, text bank
+and the two losses."""
+from typing import Dict, Optional, Tuple
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from torch import Tensor
+
+from mmdet.models.losses import accuracy
+from mmdet.registry import MODELS
+from mmdet.utils import ConfigType, OptConfigType, OptMultiConfig
+from .grad_share import fork_with_grad_share
+
+__all__ = ['ContrastiveBranch']
+
+
+@MODELS.register_module()
+class ContrastiveBranch(BaseModule):
+    """Projection into the text bank's space, the bank, and the branch's
+    losses: what a ClipJoint head adds to its host detector.
+
+    The host hands over the feature that feeds its classifier (a RoI's
+    shared-FC feature, or a one-stage head's per-location classifier
+    feature); the branch embeds it (2-layer MLP, L2-normalised in float32),
+    compares it with the class text embeddings (cosine / class temperature,
+    :class:`ContrastiveTextBank`) and trains it with one cross-entropy per
+    sampled region, split so that no region counts twice:
+
+    * ``loss_contrast``: InfoNCE on the foreground regions (their class is
+      the positive text);
+    * ``loss_clip_ce``: the auxiliary CE of the background regions towards
+      the bank's background entry (needs one; None: off).
+
+    Where the branch forks off the host's feature, its gradient into the
+    shared trunk is bounded (:meth:`fork`, :func:`fork_with_grad_share`):
+    at most ``max_grad_share`` times the host's own; a call that should not
+    be bounded (caption batches: no detection loss to bound by) says so with
+    ``bound=False``.
+
+    Args:
+        in_channels (int): Width Cf of the host feature.
+        num_classes (int): The host's class count C; the bank must name as
+            many classes.
+        text_bank (dict): Config of a :class:`ContrastiveTextBank` (the
+            head's ``text_bank`` key).
+        proj_hidden (int): Hidden width of the projection MLP.
+        spatial (bool): Project feature maps (B, Cf, H, W) with 1x1 convs
+            (one-stage heads) instead of rows (N, Cf) with linear layers
+            (RoI heads).
+        loss_contrast (dict): Config of the foreground (InfoNCE) loss.
+        loss_aux (dict, optional): Config of the background CE (None: off).
+        max_grad_share (float, optional): Bound of the branch's gradient
+            into the trunk relative to the host's at the fork (None:
+            unbounded).
+        owner (str): The head's name, for error messages.
+        background_samples (str): What the auxiliary CE trains (e.g.
+            ``'background RoIs'``), for error messages.
+        init_cfg (dict, optional): Initialisation config.
+    """
+
+    def __init__(self,
+                 in_channels: int,
+                 num_classes: int,
+                 text_bank: ConfigType,
+                 proj_hidden: int = 256,
+                 spatial: bool = False,
+                 loss_contrast: ConfigType = dict(
+                     type='InfoNCELoss', loss_weight=1.0),
+                 loss_aux: OptConfigType = dict(
+                     type='CrossEntropyLoss', use_sigmoid=False,
+                     loss_weight=1.0),
+                 max_grad_share: Optional[float] = 1.0,
+                 owner: str = 'the head',
+                 background_samples: str = 'background samples',
+                 init_cfg: OptMultiConfig = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        self.num_classes = num_classes
+        self.text_bank = MODELS.build(text_bank)
+        if self.text_bank.num_classes != num_classes:
+            raise ValueError(
+                f'The text bank has {self.text_bank.num_classes} class names '
+                f'but {owner} has num_classes={num_classes}. Give the bank '
+                'one name per class (in dataset order) or fix num_classes.')
+        self.loss_contrast = MODELS.build(loss_contrast)
+        self.loss_aux = MODELS.build(loss_aux) if loss_aux else None
+        for name, loss in (('loss_contrast', self.loss_contrast),
+                           ('loss_aux', self.loss_aux)):
+            if loss is not None and getattr(loss, 'loss_weight', 0) < 0:
+                raise ValueError(f'{name}.loss_weight must be >= 0.')
+        if self.loss_aux is not None and not self.text_bank.with_background:
+            raise ValueError(
+                f'loss_aux trains the {background_samples} towards the text '
+                "bank's background entry, but the bank has background=None. "
+                "Set the bank's background to 'learned' or 'zero', or "
+                'loss_aux=None.')
+        if max_grad_share is not None and max_grad_share < 0:
+            raise ValueError(f'max_grad_share={max_grad_share} must be >= 0 '
+                             '(or None for no bound).')
+        self.max_grad_share = max_grad_share
+        self.spatial = bool(spatial)
+        embed_dim = self.text_bank.embed_dim
+        if self.spatial:
+            self.proj = nn.Sequential(
+                nn.Conv2d(in_channels, proj_hidden, 1), nn.ReLU(inplace=True),
+                nn.Conv2d(proj_hidden, embed_dim, 1))
+        else:
+            self.proj = nn.Sequential(
+                nn.Linear(in_channels, proj_hidden), nn.ReLU(inplace=True),
+                nn.Linear(proj_hidden, embed_dim))
+
+    def init_weights(self) -> None:
+        """``init_cfg`` and the text bank's initialisation (BaseModule),
+        then PyTorch's default initialisation for the projection's convs
+        (a host's own init, e.g. RTMDet's N(0, 0.01) over every conv,
+        reaches them too); linear layers keep theirs."""
+        super().init_weights()
+        for m in self.proj.modules():
+            if isinstance(m, nn.Conv2d):
+                m.reset_parameters()
+
+    # ------------------------------------------------------------------
+    # forward pieces
+    # ------------------------------------------------------------------
+    def fork(self, x: Tensor, bound: bool = True) -> Tuple[Tensor, Tensor]:
+        """Fork the host's feature for the host and the branch.
+
+        Args:
+            x (Tensor): The host feature, any shape ((N, Cf) or
+                (B, Cf, H, W)).
+            bound (bool): Bound the branch's gradient into the trunk by
+                ``max_grad_share`` (while training); False: unbounded.
+
+        Returns:
+            tuple[Tensor]: ``(for the host, for the branch)``, both ``x``.
+        """
+        share = self.max_grad_share if bound and self.training else None
+        return fork_with_grad_share(x, share)
+
+    def embed(self, feats: Tensor) -> Tensor:
+        """Project host features into the joint space.
+
+        Args:
+            feats (Tensor): (N, Cf) rows, or (B, Cf, H, W) maps when
+                ``spatial``.
+
+        Returns:
+            Tensor: float32 embeddings L2-normalised over D (dim 1), shape
+            (N, D) or (B, D, H, W) (the normalisation in float32 also
+            under mixed precision).
+        """
+        return F.normalize(self.proj(feats).float(), dim=1)
+
+    def embed_rows(self, feats: Tensor) -> Tensor:
+        """Embed gathered feature rows (sampled locations / regions).
+
+        Args:
+            feats (Tensor): shape (S, Cf).
+
+        Returns:
+            Tensor: shape (S, D). With 1x1 convs the rows are laid out as
+            one (1, Cf, S, 1) map, so each conv is one GEMM.
+        """
+        if not self.spatial:
+            return self.embed(feats)
+        return self.embed(feats.t()[None, :, :, None])[0, :, :, 0].t()
+
+    def logits(self, emb: Tensor) -> Tensor:
+        """Contrastive logits of embeddings.
+
+        Args:
+            emb (Tensor): normalised embeddings, shape (N, D).
+
+        Returns:
+            Tensor: shape (N, C' + 1) with a background entry (last), else
+            (N, C'); C' the bank's classes (C unless ``set_vocabulary``
+            swapped in other names).
+        """
+        return self.text_bank(emb)
+
+    def probs(self, emb: Tensor, background: bool = True) -> Tensor:
+        """Contrastive probabilities of embeddings.
+
+        Args:
+            emb (Tensor): normalised embeddings, shape (N, D).
+            background (bool): Include the bank's background entry (when it
+                has one) in the softmax; False: softmax over the C' classes
+                only.
+
+        Returns:
+            Tensor: shape (N, C' + 1) or (N, C').
+        """
+        logits = self.logits(emb)
+        if not background:
+            logits = logits[:, :self.text_bank.num_classes]
+        return logits.softmax(-1)
+
+    # ------------------------------------------------------------------
+    # training
+    # ------------------------------------------------------------------
+    def loss(self, emb: Tensor, labels: Tensor, weights: Tensor,
+             avg_factor: Tensor) -> Dict[str, Tensor]:
+        """The branch's losses on sampled regions.
+
+        Args:
+            emb (Tensor): normalised embeddings, shape (N, D).
+            labels (Tensor): targets in ``[0, C]``, C = background, (N,).
+            weights (Tensor): per-region weights, (N,); background regions
+                of weight 0 are not trained.
+            avg_factor (Tensor): the host classification loss' normaliser
+                (already averaged over ranks).
+
+        Returns:
+            dict[str, Tensor]: ``loss_contrast``, ``loss_clip_ce`` (when
+            ``loss_aux`` is on), ``loss_text_drift`` (when the bank has a
+            drift weight) and the logged ``acc_clip`` (when foreground
+            regions exist).
+        """
+        logits = self.logits(emb)
+        C = self.num_classes
+        losses = dict(
+            loss_contrast=self.loss_contrast(
+                logits, labels, weight=weights, avg_factor=avg_factor,
+                num_classes=C))
+        fg = (labels >= 0) & (labels < C)
+        if self.loss_aux is not None:
+            bg = ~fg & (weights > 0)
+            losses['loss_clip_ce'] = self.loss_aux(
+                logits[bg], torch.full_like(labels[bg], C), weights[bg],
+                avg_factor=avg_factor) if bg.any() else logits.sum() * 0
+        if self.text_bank.drift_weight > 0:
+            losses['loss_text_drift'] = self.text_bank.drift_loss()
+        if fg.any():
+            losses['acc_clip'] = accuracy(logits[fg, :C], labels[fg])
+        return losses
+
+    def extra_repr(self) -> str:
+        return (f'num_classes={self.num_classes}, spatial={self.spatial}, '
+                f'max_grad_share={self.max_grad_share}')
