@@ -95,6 +95,7 @@ def checkpoint_coverage(module: torch.nn.Module,
         ``unexpected`` checkpoint keys and ``num_keys`` (the model's,
         without ``num_batches_tracked``).
     """
+    from ..models.layers.clipjoint_head_mixin import legacy_branch_key
     own = _unwrap(module).state_dict()
     total = covered = num_keys = 0
     missing: List[str] = []
@@ -104,12 +105,16 @@ def checkpoint_coverage(module: torch.nn.Module,
         num_keys += 1
         total += value.numel()
         src = state_dict.get(key)
+        if src is None and legacy_branch_key(key) is not None:
+            # a checkpoint of the flat branch layout: loads (renamed)
+            src = state_dict.get(legacy_branch_key(key))
         if src is not None and tuple(getattr(src, 'shape', ())) == tuple(
                 value.shape):
             covered += value.numel()
         else:
             missing.append(key)
-    unexpected = [k for k in state_dict if k not in own]
+    legacy = {legacy_branch_key(k) for k in own} - {None}
+    unexpected = [k for k in state_dict if k not in own and k not in legacy]
     return dict(coverage=covered / total if total else 1.0,
                 missing=missing, unexpected=unexpected, num_keys=num_keys)
 

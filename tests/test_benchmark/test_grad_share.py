@@ -30,7 +30,7 @@ def _model(det, synthetic_coco, tmp_path, **head):
     h = cfg.model.roi_head.bbox_head if det == 'frcnn' else \
         cfg.model.bbox_head
     h.text_bank.update(init_source='random', cache_dir=None)
-    h.update(head)
+    h.branch.update(head)
     torch.manual_seed(0)
     model = MODELS.build(cfg.model)
     model.init_weights()

@@ -29,6 +29,6 @@ def test_mim_train_then_inference(name, dataset_type, metric, synthetic_coco,
     # inference needs neither CLIP weights nor the embeddings file
     model = init_detector(path, ckpt, device='cpu')
     assert_bank_from_checkpoint(model, ckpt,
-                                'roi_head.bbox_head.text_bank.embeddings')
+                                'roi_head.bbox_head.branch.text_bank.embeddings')
     img = osp.join(synthetic_coco['data_root'], 'val', '000000.jpg')
     assert_valid_predictions(inference_detector(model, img).pred_instances)

@@ -33,7 +33,7 @@ def test_mim_train_then_inferencer(config, synthetic_coco, tmp_path):
     inferencer = DetInferencer(model=path, weights=ckpt, device='cpu',
                                show_progress=False)
     assert_bank_from_checkpoint(inferencer.model, ckpt,
-                                'bbox_head.text_bank.embeddings')
+                                'bbox_head.branch.text_bank.embeddings')
     img = osp.join(synthetic_coco['data_root'], 'val', '000000.jpg')
     out = inferencer(img, no_save_vis=True, return_datasamples=True)
     assert_valid_predictions(out['predictions'][0].pred_instances)

@@ -37,8 +37,8 @@ def slim_clipjoint_cfg(tmp_path, data, base: str = MAIN_CFG,
     m.neck.out_channels = width
     m.rpn_head.update(in_channels=width, feat_channels=width)
     m.roi_head.bbox_roi_extractor.out_channels = width
-    m.roi_head.bbox_head.update(in_channels=width, fc_out_channels=width,
-                                proj_hidden=width)
+    m.roi_head.bbox_head.update(in_channels=width, fc_out_channels=width)
+    m.roi_head.bbox_head.branch.proj_hidden = width
     m.roi_head.bbox_head.text_bank.update(init_source='random',
                                           cache_dir=None, embed_dim=width)
     return cfg

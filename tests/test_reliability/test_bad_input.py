@@ -128,5 +128,5 @@ def test_unknown_score_mode(cfg):
     ('loss_aux', r'loss_aux.loss_weight must be >= 0'),
 ])
 def test_negative_loss_weight(cfg, loss, match):
-    _head(cfg)[loss].loss_weight = -1.0
+    _head(cfg).branch[loss].loss_weight = -1.0
     _fails_before_training(cfg, ValueError, match)

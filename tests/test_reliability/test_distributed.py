@@ -76,7 +76,7 @@ def _cfg(tmp_path, data, batch_size):
     ds = cfg.train_dataloader.dataset
     ds.pipeline = [t for t in ds.pipeline if t['type'] != 'RandomFlip']
     # exercise the cross-rank text -> region term (all-gather with gradient)
-    cfg.model.roi_head.bbox_head.loss_contrast.symmetric = True
+    cfg.model.roi_head.bbox_head.branch.loss_contrast.symmetric = True
     assert any(h.type == 'RNGStateHook' for h in cfg.custom_hooks)
     return cfg
 
@@ -145,7 +145,7 @@ def test_two_process_gloo_training(synthetic_coco, tmp_path):
     assert rank0.keys() == rank1.keys()
     for k in rank0:
         assert torch.equal(rank0[k], rank1[k]), k
-    head = 'roi_head.bbox_head.'
+    head = 'roi_head.bbox_head.branch.'
     for k in ('proj.0.weight', 'proj.2.weight', 'text_bank.embeddings',
               'text_bank.bg_embedding', 'text_bank.log_scale'):
         assert not torch.equal(rank0[head + k], init0[head + k]), k  # moved

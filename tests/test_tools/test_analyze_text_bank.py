@@ -46,7 +46,7 @@ def test_analyze_text_bank(trained_clipjoint, tmp_path):
         assert json.load(f) == json.loads(json.dumps(summary))
 
     state = torch.load(trained_clipjoint['checkpoint'])['state_dict']
-    prefix = 'roi_head.bbox_head.text_bank.'
+    prefix = 'roi_head.bbox_head.branch.text_bank.'
     learned = F.normalize(state[prefix + 'embeddings'], dim=-1)
     bank = summary['banks']['roi_head.bbox_head.text_bank']
     classes = list(trained_clipjoint['data']['classes'])
@@ -84,7 +84,7 @@ def test_drift_from_the_stored_initialisation(trained_clipjoint, tmp_path):
     assert bank['init_available']
     assert 'stored in the checkpoint' in bank['init_description']
     state = torch.load(trained_clipjoint['checkpoint'])['state_dict']
-    prefix = 'roi_head.bbox_head.text_bank.'
+    prefix = 'roi_head.bbox_head.branch.text_bank.'
     init = F.normalize(state[prefix + 'init_embeddings'], dim=-1)
     # the stored copy is the file's initialisation
     torch.testing.assert_close(init, trained_clipjoint['init_embeddings'],

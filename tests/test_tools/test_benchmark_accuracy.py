@@ -87,21 +87,21 @@ def test_clipjoint_variants_change_only_their_keys(det, synthetic_coco,
         if 'text_rows' not in CLIPJOINT_VARIANTS[v]
     }
     w = heads['clipjoint-w0.5']
-    assert w.loss_contrast.loss_weight == 0.5
-    assert w.loss_aux.loss_weight == 0.5
-    assert w.loss_contrast.type == base.loss_contrast.type
-    assert heads['clipjoint-share-none'].max_grad_share is None
-    assert heads['clipjoint-symmetric'].loss_contrast.symmetric is True
-    assert heads['clipjoint-bg-none'].loss_aux is None
+    assert w.branch.loss_contrast.loss_weight == 0.5
+    assert w.branch.loss_aux.loss_weight == 0.5
+    assert w.branch.loss_contrast.type == base.branch.loss_contrast.type
+    assert heads['clipjoint-share-none'].branch.max_grad_share is None
+    assert heads['clipjoint-symmetric'].branch.loss_contrast.symmetric is True
+    assert heads['clipjoint-bg-none'].branch.loss_aux is None
     # merged key by key: the rest of the loss config stays
-    assert w.loss_aux.type == base.loss_aux.type
-    assert w.loss_aux.use_sigmoid == base.loss_aux.use_sigmoid
-    assert heads['clipjoint-no-aux'].loss_aux is None
+    assert w.branch.loss_aux.type == base.branch.loss_aux.type
+    assert w.branch.loss_aux.use_sigmoid == base.branch.loss_aux.use_sigmoid
+    assert heads['clipjoint-no-aux'].branch.loss_aux is None
     assert heads['clipjoint-tau0.2'].text_bank.temperature == 0.2
     assert heads['clipjoint-tau0.2'].text_bank.class_names == \
         base.text_bank.class_names
     assert heads['clipjoint-bg-none'].text_bank.background is None
-    assert heads['clipjoint-proj128'].proj_hidden == 128
+    assert heads['clipjoint-proj128'].branch.proj_hidden == 128
     assert heads['clipjoint-frozen-text'].text_bank.learnable is False
     assert heads['clipjoint'] == base
     # the bank's optimizer settings are merged key by key too

@@ -10,7 +10,7 @@ from mmengine.logging import MMLogger
 from mmengine.runner import Runner
 
 from ..helpers import small_cfg
-from .conftest import BANK_KEY, FRCNN_CFG
+from .conftest import FRCNN_CFG
 
 
 def _emb_file(path, classes, seed):
@@ -52,7 +52,7 @@ def test_finetune_on_other_classes_keeps_the_configured_init(
                              tmp_path / 'four.pt')
     # the 4-class bank starts from the file (12-class bank: not usable)
     assert _cos(learned, emb).min() > 0.99
-    assert 'text bank roi_head.bbox_head.text_bank in' in log
+    assert 'text bank roi_head.bbox_head.branch.text_bank in' in log
     assert 'is not used: its bank has 12 classes x 512 dims' in log
     assert 'initialised from the embeddings file' in log
 
@@ -64,7 +64,7 @@ def test_finetune_same_classes_takes_the_checkpoint_bank(
     learned, log = _finetune(tmp_path, trained_clipjoint, classes,
                              tmp_path / 'other.pt')
     state = torch.load(trained_clipjoint['checkpoint'])['state_dict']
-    ckpt_bank = state[BANK_KEY.replace('model.', '') + '.embeddings']
+    ckpt_bank = state['roi_head.bbox_head.branch.text_bank.embeddings']
     assert _cos(learned, ckpt_bank).min() > 0.99
     assert _cos(learned, other).max() < 0.5
     assert 'will come from' in log and 'same classes' in log
@@ -89,7 +89,7 @@ def test_branchless_checkpoint_is_refused_in_branch_modes(
     head = 'roi_head.bbox_head.'
     state['state_dict'] = {
         k: v for k, v in state['state_dict'].items()
-        if not k.startswith((head + 'proj.', head + 'text_bank.'))}
+        if not k.startswith(head + 'branch.')}
     stock = str(tmp_path / 'stock_like.pth')
     torch.save(state, stock)
     cfg = small_cfg(tmp_path / 'cfg', FRCNN_CFG, trained_clipjoint['data'],

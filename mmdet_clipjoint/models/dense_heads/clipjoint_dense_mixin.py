@@ -26,15 +26,17 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
     Put it *before* a stock head in the bases (``class H(ClipJointDenseMixin,
     RTMDetSepBNHead)``): its :meth:`__init__` is every one-stage ClipJoint
     head's constructor (the branch's arguments, then the stock head's
-    through ``**kwargs``). The subclass captures the per-level features that
-    feed the classifier (``rtm_cls`` / ``conv_cls``, ``feat_channels``
-    wide), returns them as an extra forward output, and converts the stock
-    per-image targets into dense ones (:meth:`_dense_targets`, for
-    :meth:`_loss_by_feat_with_branch`); the mixin does the rest:
+    through ``**kwargs``). The subclass names its stock outputs
+    (:attr:`stock_outputs`), forks the per-level feature that feeds its
+    classifier (``rtm_cls`` / ``conv_cls``, ``feat_channels`` wide) in
+    :meth:`forward_single`, and converts the stock per-image targets into
+    dense ones (:meth:`_dense_targets`); the mixin does the rest, with
+    ``forward``, ``loss_by_feat`` and ``predict_by_feat`` written once here:
 
-    * **Projection**: a 2-layer 1x1-conv MLP (Conv-ReLU-Conv), shared by
-      all FPN levels, maps a classifier feature to the text bank's space;
-      the result is L2-normalised per location.
+    * **Branch**: a :class:`ContrastiveBranch` (``self.branch``) with a
+      2-layer 1x1-conv MLP (Conv-ReLU-Conv), shared by all FPN levels,
+      that maps a classifier feature to the text bank's space (L2-normalised
+      per location), the bank and both losses.
     * **Targets**: the stock assignment, recorded while the stock
       ``loss_by_feat`` runs (:meth:`_get_targets_single` is wrapped), so it
       runs once and the stock losses are untouched.
@@ -60,7 +62,7 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
       ``cls_avg_factor``) -- so no sample counts twice and the scale does
       not change with the number of ranks.
     * **Gradient share**: each level's classifier feature is forked
-      (:func:`fork_with_grad_share`): the branch's gradient into the
+      (:meth:`ContrastiveBranch.fork`): the branch's gradient into the
       shared trunk is at most ``max_grad_share`` times the host
       classifier's at that feature. RTMDet's own losses start tiny (prior
       bias, IoU-weighted QFL), so unbounded the branch's gradient was

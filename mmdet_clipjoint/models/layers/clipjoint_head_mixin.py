@@ -8,7 +8,7 @@ from mmdet.registry import MODELS
 from mmdet.utils import ConfigType
 from .score_fusion import ScoreModeMixin
 
-__all__ = ['ClipJointHeadMixin', 'BRANCH_KEYS']
+__all__ = ['ClipJointHeadMixin', 'BRANCH_KEYS', 'legacy_branch_key']
 
 #: head-level config keys of versions <= 0.x that are now keys of the
 #: head's ``branch=dict(...)`` (a :class:`ContrastiveBranch`)
@@ -18,6 +18,27 @@ BRANCH_KEYS = ('proj_hidden', 'loss_contrast', 'loss_aux', 'max_grad_share')
 #: branch was one module, and where they live now
 _LEGACY_PREFIXES = (('text_bank.', 'branch.text_bank.'),
                     ('proj.', 'branch.proj.'))
+
+
+def legacy_branch_key(key: str) -> Optional[str]:
+    """The name of a branch weight in checkpoints of the flat layout.
+
+    Args:
+        key (str): A state-dict key of the current layout, e.g.
+            ``'roi_head.bbox_head.branch.text_bank.embeddings'``.
+
+    Returns:
+        str, optional: ``'roi_head.bbox_head.text_bank.embeddings'`` (the
+        same for ``branch.proj.``), or None for a key outside the branch's
+        bank and projection.
+    """
+    for old, new in _LEGACY_PREFIXES:
+        if key.startswith(new):
+            return old + key[len(new):]
+        at = key.find('.' + new)
+        if at >= 0:
+            return key[:at + 1] + old + key[at + 1 + len(new):]
+    return None
 
 
 class ClipJointHeadMixin(ScoreModeMixin):
@@ -41,8 +62,13 @@ class ClipJointHeadMixin(ScoreModeMixin):
       ``branch.proj.*`` (:meth:`_load_from_state_dict`).
     """
 
-    def build_branch(self, branch: ConfigType, text_bank: ConfigType,
-                     in_channels: int, legacy: dict, **extra) -> None:
+    def build_branch(self,
+                     branch: ConfigType,
+                     text_bank: ConfigType,
+                     in_channels: int,
+                     legacy: dict,
+                     owner: Optional[str] = None,
+                     **extra) -> None:
         """Build ``self.branch`` (call after the host's ``__init__``).
 
         Args:
@@ -52,13 +78,15 @@ class ClipJointHeadMixin(ScoreModeMixin):
             in_channels (int): Width of the host feature the branch embeds.
             legacy (dict): Keyword arguments the head received besides its
                 own; old head-level branch keys among them raise.
+            owner (str, optional): The head's name in messages (default:
+                its class name).
             **extra: More arguments of the branch (``spatial``, messages).
 
         Raises:
             ValueError: For old head-level keys, or a ``text_bank`` inside
                 ``branch``.
         """
-        owner = type(self).__name__
+        owner = owner or type(self).__name__
         moved = [k for k in BRANCH_KEYS if k in legacy]
         if moved:
             raise ValueError(

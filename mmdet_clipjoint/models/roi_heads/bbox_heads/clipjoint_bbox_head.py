@@ -86,7 +86,7 @@ class ClipJointBBoxHead(ClipJointHeadMixin, Shared2FCBBoxHead):
         super().__init__(**kwargs)
         check_score_mode(score_mode, fuse_alpha)
         self.build_branch(branch, text_bank, self.cls_last_dim, legacy,
-                          spatial=False,
+                          owner='the bbox head', spatial=False,
                           background_samples='background RoIs')
         self.score_mode = score_mode
         self.fuse_alpha = fuse_alpha
