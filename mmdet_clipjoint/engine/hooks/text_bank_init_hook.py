@@ -11,7 +11,7 @@ name.
 import logging
 import os.path as osp
 import re
-from typing import List, Optional, Tuple
+from typing import Any, List, Optional, Tuple
 
 import torch
 from mmengine.hooks import Hook
@@ -259,6 +259,22 @@ class TextBankInitHook(Hook):
                     'checkpoint weights are left out of load_from.',
                     logger='current', level=logging.WARNING)
 
+    @staticmethod
+    def _scoring_head(modules: dict, bank_name: str) -> Tuple[str, Any]:
+        """The head that scores with the bank at module path ``bank_name``:
+        its nearest enclosing module with a ``score_mode`` (the bank may sit
+        in the head or in a submodule of it), as ``(path, module)``; the
+        bank's parent when none has one."""
+        enclosing, path = [], bank_name
+        while path:  # 'a.b.text_bank' -> 'a.b', 'a', '' (the model)
+            path = path.rsplit('.', 1)[0] if '.' in path else ''
+            enclosing.append(path)
+        for path in enclosing:
+            if hasattr(modules.get(path), 'score_mode'):
+                return path, modules[path]
+        return (enclosing[0], modules.get(enclosing[0])) if enclosing \
+            else ('', None)
+
     def _check_scoring_branch(self, runner, ckpt: str, source: dict) -> None:
         """Evaluating (no training): a head that scores with its branch
         (``score_mode`` clip / fuse) needs the branch's weights from the
@@ -267,8 +283,7 @@ class TextBankInitHook(Hook):
             runner.model) else runner.model
         modules = dict(model.named_modules())
         for name, bank in self._named_banks(runner):
-            head_name = name.rsplit('.', 1)[0] if '.' in name else ''
-            head = modules.get(head_name)
+            head_name, head = self._scoring_head(modules, name)
             mode = getattr(head, 'score_mode', 'det')
             if mode == 'det':
                 continue
