@@ -1,5 +1,5 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
-"""Checkpoints of the flat branch layout (``text_bank.*`` / ``proj.*``
+r"""Checkpoints of the flat branch layout (``text_bank.*`` / ``proj.*``
 directly under the head, before the branch was one
 :class:`ContrastiveBranch`) load into ``branch.*`` and predict as before.
 
@@ -7,8 +7,10 @@ directly under the head, before the branch was one
 b79ddb7 (the flat layout), on tiny heads of both families: their state
 dicts, inputs and outputs. Regenerate (only with that code on the path)::
 
+    mkdir -p /tmp/old
     git archive b79ddb7 mmdet_clipjoint | tar -x -C /tmp/old
-    PYTHONPATH=/tmp/old python -m tests.test_models.test_legacy_branch_checkpoint --write
+    PYTHONPATH=/tmp/old python -m \
+        tests.test_models.test_legacy_branch_checkpoint --write
 """
 import os.path as osp
 import sys

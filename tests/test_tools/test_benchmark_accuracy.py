@@ -118,7 +118,7 @@ def test_clipjoint_variants_change_only_their_keys(det, synthetic_coco,
         head = model.roi_head.bbox_head if det == 'frcnn' else \
             model.bbox_head
         if v == 'clipjoint-no-aux':
-            assert head.loss_aux is None
+            assert head.branch.loss_aux is None
         else:
             assert not head.text_bank.with_background
 

@@ -9,8 +9,7 @@ from torch import Tensor
 
 from mmdet.models.utils import multi_apply
 from mmdet.structures import SampleList
-from mmdet.utils import (ConfigType, InstanceList, OptConfigType,
-                         OptInstanceList)
+from mmdet.utils import ConfigType, InstanceList, OptConfigType
 from ..layers.clipjoint_head_mixin import BRANCH_KEYS, ClipJointHeadMixin
 from ..layers.score_fusion import (check_score_mode,
                                     check_vocabulary_scoring, fuse_probs)
