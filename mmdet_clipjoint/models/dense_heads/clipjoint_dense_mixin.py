@@ -313,20 +313,37 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
         (1; YOLO11 multiplies its losses by the batch size)."""
         return 1
 
+    #: positions of ``labels``, ``label_weights`` and the quality target
+    #: (the assigner's soft score) in the host's per-image target tuple,
+    #: for the default :meth:`_dense_targets`
+    target_fields: Tuple[int, int, int] = (0, 1, 3)
+
     def _dense_targets(self, records: List[tuple],
                        *stock_outs: Sequence[Tensor]) -> Tuple[Tensor, ...]:
         """The host's recorded assignment as dense branch targets.
 
+        The default reads :attr:`target_fields` of each record and ranks
+        negatives by the detached max class logit; hosts whose targets
+        look otherwise (YOLOX) override it.
+
         Args:
             records (list[tuple]): per image, what the stock
-                :meth:`_get_targets_single` returned.
-            *stock_outs (Sequence[Tensor]): the stock forward outputs.
+                :meth:`_get_targets_single` returned, over all N priors.
+            *stock_outs (Sequence[Tensor]): the stock forward outputs,
+                ``cls_scores`` (B, C, H, W) logits first.
 
         Returns:
-            tuple[Tensor]: ``labels``, ``quality``, ``valid`` and
-            ``hardness``, each (B, N), as :meth:`loss_clipjoint` takes them.
+            tuple[Tensor]: ``labels`` (B, N) in ``[0, C]``, ``quality``,
+            ``valid`` (bool) and ``hardness``, each (B, N), as
+            :meth:`loss_clipjoint` takes them.
         """
-        raise NotImplementedError
+        lab, weight, qual = self.target_fields
+        labels = torch.stack([r[lab] for r in records])
+        valid = torch.stack([r[weight] for r in records]) > 0
+        quality = torch.stack([r[qual] for r in records])
+        with torch.no_grad():
+            hardness = self.flatten_levels(stock_outs[0]).max(-1)[0]
+        return labels, quality, valid, hardness
 
     def _sample_locations(self, labels: Tensor, quality: Tensor,
                           valid: Tensor, hardness: Tensor) -> tuple:

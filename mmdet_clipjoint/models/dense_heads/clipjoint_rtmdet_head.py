@@ -1,8 +1,7 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """RTMDet head (``RTMDetSepBNHead``) with a parallel contrastive branch."""
-from typing import List, Tuple
+from typing import Tuple
 
-import torch
 from torch import Tensor
 
 from mmdet.models.dense_heads import RTMDetSepBNHead
@@ -24,14 +23,19 @@ class ClipJointRTMDetHead(ClipJointDenseMixin, RTMDetSepBNHead):
 
     * :meth:`forward_single` also returns the feature that feeds
       ``rtm_cls`` (forked by the branch);
-    * :meth:`_dense_targets` reads the branch's targets from RTMDet's
-      recorded dynamic soft-label assignment.
+    * the branch's targets come from RTMDet's recorded dynamic soft-label
+      assignment (:attr:`target_fields`).
 
     ``forward`` / ``loss_by_feat`` / ``predict_by_feat`` are the mixin's.
 
     Constructor arguments: :meth:`ClipJointDenseMixin.__init__` (the
     branch's), the rest are passed to :class:`RTMDetSepBNHead`.
     """
+
+    #: RTMDet's per-image targets are ``(anchors, labels, label_weights,
+    #: bbox_targets, assign_metrics, sampling_result)``: the assign
+    #: metrics (QFL's soft label) are the quality
+    target_fields = (1, 2, 4)
 
     def forward_single(self, x: Tensor, idx: int,
                        bound: bool = True) -> Tuple[Tensor, Tensor, Tensor]:
@@ -63,26 +67,3 @@ class ClipJointRTMDetHead(ClipJointDenseMixin, RTMDetSepBNHead):
         else:
             reg_dist = self.rtm_reg[idx](reg_feat) * stride[0]
         return cls_score, reg_dist, branch_feat
-
-    def _dense_targets(self, records: List[tuple], cls_scores: List[Tensor],
-                       bbox_preds: List[Tensor]) -> Tuple[Tensor, ...]:
-        """RTMDet's dynamic soft-label assignment as branch targets.
-
-        Args:
-            records (list[tuple]): per image ``(anchors, labels,
-                label_weights, bbox_targets, assign_metrics,
-                sampling_result)`` over all N priors.
-            cls_scores (list[Tensor]): per level (B, C, H, W) logits.
-            bbox_preds (list[Tensor]): per level (B, 4, H, W); unused.
-
-        Returns:
-            tuple[Tensor]: ``labels`` (B, N) in ``[0, C]``, ``quality``
-            (B, N) (the assign metrics, QFL's soft label), ``valid`` (B, N)
-            bool and ``hardness`` (B, N), the detached max class logit.
-        """
-        labels = torch.stack([r[1] for r in records])
-        valid = torch.stack([r[2] for r in records]) > 0
-        quality = torch.stack([r[4] for r in records])
-        with torch.no_grad():
-            hardness = self.flatten_levels(cls_scores).max(-1)[0]
-        return labels, quality, valid, hardness

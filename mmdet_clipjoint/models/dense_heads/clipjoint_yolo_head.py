@@ -1,8 +1,7 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """YOLO11 head (the paper's one-stage detector) with the contrastive branch."""
-from typing import List, Tuple
+from typing import Tuple
 
-import torch
 from torch import Tensor
 
 from mmdet.registry import MODELS
@@ -29,8 +28,8 @@ class ClipJointYOLOHead(ClipJointDenseMixin, YOLO11Head):
 
     * :meth:`forward_single` also returns that feature (forked by the
       branch);
-    * :meth:`_dense_targets` reads the branch's targets from the recorded
-      task-aligned assignment (positives weighted by their soft targets,
+    * the branch's targets come from the recorded task-aligned assignment
+      (:attr:`target_fields`) (positives weighted by their soft targets,
       as the host's BCE);
     * ``loss_contrast`` / ``loss_clip_ce`` are multiplied by the batch size
       like the host's losses (``scale_loss_by_batch``,
@@ -59,6 +58,9 @@ class ClipJointYOLOHead(ClipJointDenseMixin, YOLO11Head):
         super().__init__(*args, **kwargs)
 
     stock_outputs = ('cls_scores', 'bbox_dists')
+    #: YOLO11's per-image targets are ``(labels, label_weights,
+    #: bbox_targets, target_scores)``
+    target_fields = (0, 1, 3)
 
     def forward_single(self, x: Tensor, idx: int,
                        bound: bool = True) -> Tuple[Tensor, Tensor, Tensor]:
@@ -82,25 +84,3 @@ class ClipJointYOLOHead(ClipJointDenseMixin, YOLO11Head):
         """The batch size when the host scales its losses by it
         (``scale_loss_by_batch``), else 1."""
         return batch_size if self.scale_loss_by_batch else 1
-
-    def _dense_targets(self, records: List[tuple], cls_scores: List[Tensor],
-                       bbox_dists: List[Tensor]) -> Tuple[Tensor, ...]:
-        """YOLO11's task-aligned assignment as branch targets.
-
-        Args:
-            records (list[tuple]): per image ``(labels, label_weights,
-                bbox_targets, target_scores)`` over all N priors.
-            cls_scores (list[Tensor]): per level (B, C, H, W) logits.
-            bbox_dists (list[Tensor]): unused.
-
-        Returns:
-            tuple[Tensor]: ``labels`` (B, N) in ``[0, C]``, ``quality``
-            (B, N) (the soft targets), ``valid`` (B, N) bool and
-            ``hardness`` (B, N), the detached max class logit.
-        """
-        labels = torch.stack([r[0] for r in records])
-        valid = torch.stack([r[1] for r in records]) > 0
-        quality = torch.stack([r[3] for r in records])
-        with torch.no_grad():
-            hardness = self.flatten_levels(cls_scores).max(-1)[0]
-        return labels, quality, valid, hardness
