@@ -48,7 +48,7 @@ def test_analyze_text_bank(trained_clipjoint, tmp_path):
     state = torch.load(trained_clipjoint['checkpoint'])['state_dict']
     prefix = 'roi_head.bbox_head.branch.text_bank.'
     learned = F.normalize(state[prefix + 'embeddings'], dim=-1)
-    bank = summary['banks']['roi_head.bbox_head.text_bank']
+    bank = summary['banks']['roi_head.bbox_head.branch.text_bank']
     classes = list(trained_clipjoint['data']['classes'])
     assert bank['class_names'] == classes
     assert bank['init_available'] and bank['init_source'] == 'file'
@@ -80,7 +80,7 @@ def test_drift_from_the_stored_initialisation(trained_clipjoint, tmp_path):
         '--out-dir', str(tmp_path / 'stored'), '--num-images', '0',
         '--cfg-options', f'{BANK_KEY}.embeddings_file={tmp_path}/gone.pt'
     ])
-    bank = summary['banks']['roi_head.bbox_head.text_bank']
+    bank = summary['banks']['roi_head.bbox_head.branch.text_bank']
     assert bank['init_available']
     assert 'stored in the checkpoint' in bank['init_description']
     state = torch.load(trained_clipjoint['checkpoint'])['state_dict']
@@ -101,7 +101,8 @@ def test_analyze_without_initialisation(trained_clipjoint, tmp_path):
     plots are still drawn."""
     tool = _load_tool()
     ckpt = torch.load(trained_clipjoint['checkpoint'])
-    ckpt['state_dict'].pop('roi_head.bbox_head.text_bank.init_embeddings')
+    ckpt['state_dict'].pop(
+        'roi_head.bbox_head.branch.text_bank.init_embeddings')
     old = str(tmp_path / 'old.pth')
     torch.save(ckpt, old)
     out = str(tmp_path / 'analysis')
@@ -110,7 +111,7 @@ def test_analyze_without_initialisation(trained_clipjoint, tmp_path):
         '--out-dir', out, '--num-images', '0', '--cfg-options',
         f'{BANK_KEY}.embeddings_file={tmp_path}/gone.pt'
     ])
-    bank = summary['banks']['roi_head.bbox_head.text_bank']
+    bank = summary['banks']['roi_head.bbox_head.branch.text_bank']
     assert not bank['init_available'] and bank['drift'] is None
     for name in ('similarity', 'drift'):
         assert 'initialisation unavailable' in bank['figures'][name]['title']
