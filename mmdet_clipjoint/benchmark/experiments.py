@@ -168,7 +168,9 @@ def build_experiment_cfg(detector: str,
             f'{tuple(CLIPJOINT_VARIANTS)}.')
     # ``configs/...``: the configs shipped with the package
     cfg = load_config(spec['clipjoint' if is_clipjoint else 'stock'])
-    cfg = shrink_config(cfg, data, work_dir, seed=seed, **shrink)
+    # the text bank's initialisation is set below (text_init / variant)
+    cfg = shrink_config(cfg, data, work_dir, seed=seed,
+                        announce_text_init=False, **shrink)
     if pretrained:
         # after shrink_config, which drops the configs' download init
         for part in ('backbone', 'neck'):

@@ -82,8 +82,10 @@ def _unwrap(ds: dict) -> dict:
     return next(_leaf_datasets(ds))
 
 
-def _set_classes(node: Any, classes: Tuple[str, ...]) -> None:
-    """Set every ``num_classes`` and text-bank class list under ``node``."""
+def _set_classes(node: Any, classes: Tuple[str, ...],
+                 announce: bool = True) -> None:
+    """Set every ``num_classes`` and text-bank class list under ``node``
+    (``announce``: say so when a vocabulary init turns random)."""
     if isinstance(node, dict):
         if 'num_classes' in node:
             node['num_classes'] = len(classes)
@@ -93,15 +95,16 @@ def _set_classes(node: Any, classes: Tuple[str, ...]) -> None:
             if node.get('init_source') == 'vocabulary':
                 # a shipped vocabulary (COCO, LVIS, ...) does not name the
                 # generated classes
-                print('shrink_config: the text bank initialises at random '
-                      f"(its {node.get('vocabulary')!r} vocabulary does not "
-                      'name the generated classes)')
+                if announce:
+                    print('shrink_config: the text bank initialises at random '
+                          f"(its {node.get('vocabulary')!r} vocabulary does "
+                          'not name the generated classes)')
                 node['init_source'] = 'random'
         for v in node.values():
-            _set_classes(v, classes)
+            _set_classes(v, classes, announce)
     elif isinstance(node, (list, tuple)):
         for v in node:
-            _set_classes(v, classes)
+            _set_classes(v, classes, announce)
 
 
 def small_roi_budgets(model: dict) -> dict:
@@ -146,7 +149,8 @@ def shrink_config(cfg: Config,
                   lr: Optional[float] = None,
                   light_backbone: bool = True,
                   dataset_type: str = 'CocoDataset',
-                  seed: Optional[int] = 0) -> Config:
+                  seed: Optional[int] = 0,
+                  announce_text_init: bool = True) -> Config:
     """Return a copy of ``cfg`` that trains ``max_iters`` iterations on CPU.
 
     Args:
@@ -168,6 +172,10 @@ def shrink_config(cfg: Config,
         light_backbone: Replace a ResNet backbone by ResNet-18 (CPU speed).
         dataset_type: ``CocoDataset`` (COCO json) or ``VOCDataset``.
         seed: Global random seed.
+        announce_text_init: Print when a text bank's ``vocabulary``
+            initialisation turns random (the generated classes are not in
+            the vocabulary); False for a caller that sets the bank's
+            initialisation itself afterwards (the benchmarks).
 
     Returns:
         Config: the shrunk config (``cfg`` itself is not modified), with
@@ -247,7 +255,7 @@ def shrink_config(cfg: Config,
 
     # ---- model ----------------------------------------------------------
     model = cfg.model
-    _set_classes(model, classes)
+    _set_classes(model, classes, announce_text_init)
     backbone = model.get('backbone', {})
     backbone['init_cfg'] = None  # no pretrained download offline
     if light_backbone and backbone.get('type') == 'ResNet' and \

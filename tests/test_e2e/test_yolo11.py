@@ -76,7 +76,7 @@ def test_yolo11_train_test_and_inferencer(variant, synthetic_coco, tmp_path):
                                show_progress=False)
     if variant == 'clipjoint':
         assert_bank_from_checkpoint(inferencer.model, ckpt,
-                                    'bbox_head.text_bank.embeddings')
+                                    'bbox_head.branch.text_bank.embeddings')
     img = osp.join(synthetic_coco['data_root'], 'val', '000000.jpg')
     pred = inferencer(img, no_save_vis=True, return_datasamples=True)
     assert_valid_predictions(pred['predictions'][0].pred_instances)

@@ -23,7 +23,7 @@ def test_train_wrapper_runs_mmdet_train(trained_clipjoint):
     ckpt = torch.load(trained_clipjoint['checkpoint'])
     classes = trained_clipjoint['data']['classes']
     assert tuple(ckpt['meta']['dataset_meta']['classes']) == tuple(classes)
-    emb = ckpt['state_dict']['roi_head.bbox_head.text_bank.embeddings']
+    emb = ckpt['state_dict']['roi_head.bbox_head.branch.text_bank.embeddings']
     assert emb.shape == (len(classes), 512)
 
 
@@ -46,7 +46,7 @@ def test_torchrun_two_processes_resume(trained_clipjoint, tmp_path):
     assert 'the text bank comes from the checkpoint (no CLIP / file' in log
     ckpt = torch.load(osp.join(work_dir, 'iter_3.pth'))
     assert ckpt['meta']['iter'] == 3
-    assert 'roi_head.bbox_head.text_bank.log_scale' in ckpt['state_dict']
+    assert 'roi_head.bbox_head.branch.text_bank.log_scale' in ckpt['state_dict']
 
 
 def _top_scores(results):

@@ -21,7 +21,18 @@ from mmengine.runner import find_latest_checkpoint
 
 from mmdet.registry import HOOKS
 from ...models.layers import ContrastiveTextBank
+from ...models.layers.clipjoint_head_mixin import legacy_branch_key
 from ..data_checks import check_run_data, run_loops
+
+
+def _checkpoint_value(state: dict, key: str) -> Optional[Any]:
+    """``state[key]``, or the same weight under the flat layout of
+    checkpoints saved before the branch module (``text_bank.*`` /
+    ``proj.*`` instead of ``branch.text_bank.*`` / ``branch.proj.*``)."""
+    if key in state:
+        return state[key]
+    old = legacy_branch_key(key)
+    return state.get(old) if old is not None else None
 
 __all__ = ['TextBankInitHook', 'ClipJointHook', 'check_class_names']
 
@@ -147,7 +158,7 @@ class TextBankInitHook(Hook):
         (``meta['dataset_meta']['classes']``), the same class names in the
         same order.
         """
-        emb = source['state'].get(f'{name}.embeddings')
+        emb = _checkpoint_value(source['state'], f'{name}.embeddings')
         if emb is None:
             return 'the checkpoint has no text bank there'
         if tuple(emb.shape) != tuple(bank.embeddings.shape):
@@ -155,7 +166,7 @@ class TextBankInitHook(Hook):
                     f'dims, this model\'s {bank.embeddings.shape[0]} x '
                     f'{bank.embeddings.shape[1]}')
         for key, p in bank.named_parameters():
-            other = source['state'].get(f'{name}.{key}')
+            other = _checkpoint_value(source['state'], f'{name}.{key}')
             if other is not None and tuple(other.shape) != tuple(p.shape):
                 return (f'its `{key}` has shape {tuple(other.shape)}, this '
                         f'model\'s {tuple(p.shape)}')
@@ -290,7 +301,8 @@ class TextBankInitHook(Hook):
             branch = [f'{head_name}.{k}' for k, _ in
                       head.named_parameters() if k.startswith(
                           ('branch.', 'proj.', 'text_bank.'))]
-            missing = [k for k in branch if k not in source['state']]
+            missing = [k for k in branch
+                       if _checkpoint_value(source['state'], k) is None]
             why = self.bank_mismatch(name, bank, source)
             if missing or why:
                 detail = (f'missing {len(missing)} of its {len(branch)} '
@@ -316,9 +328,14 @@ class TextBankInitHook(Hook):
         if self._resuming or not dropped:
             return
         state = checkpoint.get('state_dict', checkpoint)
+        # the banks' prefixes, and the same under the flat layout of older
+        # checkpoints (their keys are mapped to branch.* on loading)
+        prefixes = [name + '.' for name in dropped]
+        prefixes += [legacy_branch_key(p) for p in prefixes
+                     if legacy_branch_key(p) is not None]
         for key in list(state):
             plain = re.sub(r'^module\.', '', key)
-            if any(plain.startswith(name + '.') for name in dropped):
+            if plain.startswith(tuple(prefixes)):
                 del state[key]
 
 

@@ -85,3 +85,26 @@ def test_deprecated_name_still_works(monkeypatch):
     logged.clear()
     hook = HOOKS.build(dict(type='TextBankInitHook'))
     assert type(hook) is TextBankInitHook and not logged
+
+
+def test_checkpoint_of_the_flat_layout_is_read_and_dropped():
+    """A checkpoint saved before the branch module (``...bbox_head.
+    text_bank.*``) is checked like a current one (``...bbox_head.branch.
+    text_bank.*``), and an unusable bank is left out under its old keys."""
+    bank = MODELS.build(
+        dict(type='ContrastiveTextBank', class_names=('a', 'b'),
+             init_source='random', embed_dim=8))
+    name = 'roi_head.bbox_head.branch.text_bank'
+    old = {f'roi_head.bbox_head.text_bank.{k}': v.detach().clone()
+           for k, v in bank.state_dict().items()}
+    source = dict(state=old, classes=['a', 'b'])
+    assert TextBankInitHook.bank_mismatch(name, bank, source) is None
+    assert 'no text bank' in TextBankInitHook.bank_mismatch(
+        name, bank, dict(state={}, classes=None))
+    assert 'other class names' in TextBankInitHook.bank_mismatch(
+        name, bank, dict(state=old, classes=['b', 'a']))
+    hook = TextBankInitHook()
+    hook._dropped, hook._resuming = {name: 'other classes'}, False
+    ckpt = dict(state_dict=dict(old, **{'backbone.w': torch.zeros(1)}))
+    hook.after_load_checkpoint(None, ckpt)
+    assert list(ckpt['state_dict']) == ['backbone.w']
