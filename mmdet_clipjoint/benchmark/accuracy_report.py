@@ -29,7 +29,7 @@ from .stats import format_paired, paired_diff
 __all__ = [
     'METHOD_NAMES', 'summarise', 'fmt', 'write_report', 'instances_line',
     'paired_lines', 'methods_of', 'load_runs', 'ablation_table',
-    'BANK_ARMS'
+    'BANK_ARMS', 'per_class_table'
 ]
 
 #: how the report names the methods
@@ -365,6 +365,49 @@ def load_runs(out_dir: str) -> List[dict]:
         with open(path) as f:
             runs.append(json.load(f))
     return runs
+
+
+def per_class_table(runs: Sequence[dict], classes: Sequence[str],
+                    methods: Sequence[str], setting: str, detector: str,
+                    rare: Sequence[str] = (),
+                    reference: str = 'stock') -> List[str]:
+    """Per-class AP x 100 of each method, mean over the seeds every method
+    has, and the first non-reference method minus ``reference`` with the
+    seeds where it is ahead (markdown lines; rare classes in bold).
+
+    Args:
+        runs: Run records (:func:`load_runs`).
+        classes: Class names in the dataset's order.
+        methods: Methods (columns), ``reference`` among them.
+        setting, detector: Which runs.
+        rare: Class names to print in bold.
+        reference: The method the difference is taken against.
+
+    Returns:
+        list[str]: The table's lines.
+    """
+    recs = {(r['method'], r['seed']): r for r in runs
+            if r['setting'] == setting and r['detector'] == detector}
+    seeds = sorted(set.intersection(*[
+        {s for (m, s) in recs if m == method} for method in methods]))
+    if not seeds:
+        raise ValueError(f'no seed has a {detector} {setting} run of every '
+                         f'method {list(methods)}')
+    other = next(m for m in methods if m != reference)
+    head = ' | '.join(METHOD_NAMES.get(m, m) for m in methods)
+    lines = [f'| class | {head} | {other} - {reference} (seeds ahead) |',
+             '|---' * (len(methods) + 2) + '|']
+    for c in classes:
+        ap = {m: [100 * recs[m, s]['metrics'][f'coco/{c}_precision']
+                  for s in seeds] for m in methods}
+        mean = {m: sum(v) / len(v) for m, v in ap.items()}
+        ahead = sum(a > b for a, b in zip(ap[other], ap[reference]))
+        name = f'**{c}**' if c in rare else c
+        cells = ' | '.join(f'{mean[m]:.1f}' for m in methods)
+        lines.append(f'| {name} | {cells} | '
+                     f'{mean[other] - mean[reference]:+.1f} '
+                     f'({ahead}/{len(seeds)}) |')
+    return lines
 
 
 def ablation_table(main_runs: Sequence[dict],

@@ -123,3 +123,23 @@ def test_paired_ablation_table_pairs_variant_with_both_twins():
         '10.0 ± 5.0 | 16.5 ± 8.5 | +1.5 [-43.0, +46.0] 1/2 tie | '
         '+6.5 [-38.0, +51.0] 2/2 tie | 15.0 ± 5.0 |'
     ]
+
+
+def test_per_class_table_means_over_common_seeds():
+    from mmdet_clipjoint.benchmark.accuracy_report import per_class_table
+
+    def rec(method, seed, a, b):
+        return dict(method=method, seed=seed, setting='imbalanced',
+                    detector='rtmdet',
+                    metrics={'coco/a_precision': a, 'coco/b_precision': b})
+
+    runs = [rec('stock', 0, 0.5, 0.1), rec('stock', 1, 0.3, 0.2),
+            rec('clipjoint', 0, 0.4, 0.3), rec('clipjoint', 1, 0.2, 0.3),
+            rec('clipjoint', 2, 0.9, 0.9)]  # seed 2: no stock run, left out
+    lines = per_class_table(runs, ['a', 'b'], ['stock', 'clipjoint'],
+                            'imbalanced', 'rtmdet', rare=['b'])
+    assert lines[2] == '| a | 40.0 | 30.0 | -10.0 (0/2) |'
+    assert lines[3] == '| **b** | 15.0 | 30.0 | +15.0 (2/2) |'
+    with pytest.raises(ValueError, match='no seed'):
+        per_class_table(runs, ['a'], ['stock', 'clipjoint'], 'clean',
+                        'rtmdet')

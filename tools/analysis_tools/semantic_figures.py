@@ -12,13 +12,18 @@ Examples:
     python tools/analysis_tools/semantic_figures.py rare \\
         docs/images/semantic_rare_vs_neighbour.png \\
         --runs docs/results/semantic_cpu --preset semantic-cpu
+    # per class: AP of each arm (mean over seeds), a markdown table
+    python tools/analysis_tools/semantic_figures.py classes - \\
+        --runs docs/results/semantic_cpu --methods stock clipjoint \\
+        clipjoint-random-text clipjoint-permuted
 """
 import argparse
 import os
 import os.path as osp
 
 import mmdet_clipjoint  # noqa: F401
-from mmdet_clipjoint.benchmark.accuracy_report import load_runs
+from mmdet_clipjoint.benchmark.accuracy_report import (load_runs,
+                                                       per_class_table)
 from mmdet_clipjoint.benchmark.presets import (PRESETS, get_preset,
                                                prepare_benchmark_data,
                                                preset_class_order,
@@ -31,8 +36,9 @@ from mmdet_clipjoint.visualization import (draw_class_sheet,
 
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('figure', choices=['sheets', 'strip', 'rare'])
-    p.add_argument('out', help='output folder (sheets) or PNG file')
+    p.add_argument('figure', choices=['sheets', 'strip', 'rare', 'classes'])
+    p.add_argument('out', help='output folder (sheets), PNG file, or '
+                   'markdown file (classes; - prints it)')
     p.add_argument('--preset', default='semantic-cpu',
                    choices=[k for k in PRESETS if k.startswith('semantic')])
     p.add_argument('--data', default=None,
@@ -42,9 +48,14 @@ def parse_args(argv=None):
                    help='rare: a benchmark output folder (its runs/)')
     p.add_argument('--setting', default='imbalanced')
     p.add_argument('--detector', default='rtmdet')
+    p.add_argument('--methods', nargs='+',
+                   default=['stock', 'clipjoint', 'clipjoint-random-text',
+                            'clipjoint-permuted'],
+                   help='classes: the columns (stock first)')
     args = p.parse_args(argv)
-    if args.figure == 'rare' and not args.runs:
-        p.error('the rare figure needs --runs DIR (a benchmark --out)')
+    if args.figure in ('rare', 'classes') and not args.runs:
+        p.error(f'the {args.figure} figure needs --runs DIR (a benchmark '
+                '--out)')
     return args
 
 
@@ -66,6 +77,16 @@ def main(argv=None):
         split = dict(data, **data['longtail']) if 'longtail' in data \
             else data
         path = draw_example_strip(split, args.out, rare=rare)
+    elif args.figure == 'classes':
+        md = '\n'.join(per_class_table(load_runs(args.runs), classes,
+                                       args.methods, args.setting,
+                                       args.detector, rare)) + '\n'
+        if args.out == '-':
+            print(md, end='')
+            return
+        with open(args.out, 'w') as f:
+            f.write(md)
+        path = args.out
     else:
         path = plot_rare_vs_neighbour(load_runs(args.runs), classes, rare,
                                       args.out, args.setting, args.detector)
