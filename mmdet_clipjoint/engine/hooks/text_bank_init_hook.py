@@ -24,6 +24,8 @@ from ...models.layers import ContrastiveTextBank
 from ...models.layers.clipjoint_head_mixin import legacy_branch_key
 from ..data_checks import check_run_data, run_loops
 
+__all__ = ['TextBankInitHook', 'ClipJointHook', 'check_class_names']
+
 
 def _checkpoint_value(state: dict, key: str) -> Optional[Any]:
     """``state[key]``, or the same weight under the flat layout of
@@ -33,8 +35,6 @@ def _checkpoint_value(state: dict, key: str) -> Optional[Any]:
         return state[key]
     old = legacy_branch_key(key)
     return state.get(old) if old is not None else None
-
-__all__ = ['TextBankInitHook', 'ClipJointHook', 'check_class_names']
 
 
 def check_class_names(bank_names, dataset_names, where: str) -> None:
