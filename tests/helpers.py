@@ -54,3 +54,24 @@ def small_cfg(tmp_path, base, data, extra='', **shrink):
                               extra)
     cfg = Config.fromfile(path)
     return shrink_config(cfg, data, str(tmp_path / 'work_dir'), **shrink)
+
+
+def assert_nested_close(a, b, path: str = '', atol: float = 0.0,
+                        rtol: float = 0.0) -> None:
+    """Nested dicts / lists / tuples of tensors and plain values are equal:
+    tensors within ``atol`` / ``rtol`` (default 0: bit-identical, same
+    shape and dtype), everything else by ``==``; ``path`` names the first
+    difference."""
+    import torch
+    if isinstance(a, torch.Tensor):
+        torch.testing.assert_close(a, b, atol=atol, rtol=rtol, msg=path)
+    elif isinstance(a, dict):
+        assert a.keys() == b.keys(), (path, sorted(a), sorted(b))
+        for k in a:
+            assert_nested_close(a[k], b[k], f'{path}.{k}', atol, rtol)
+    elif isinstance(a, (list, tuple)):
+        assert len(a) == len(b), path
+        for i, (x, y) in enumerate(zip(a, b)):
+            assert_nested_close(x, y, f'{path}[{i}]', atol, rtol)
+    else:
+        assert a == b, (path, a, b)

@@ -7,9 +7,9 @@ Each case builds a head from its shipped config and loads a state dict
 under the *stored* key names (the old names must still load): the host's
 weights from the stock head's seeded initialisation, the branch's a pure
 function of each key's name and shape (so they do not depend on the order
-in which the branch is built). It runs ``loss`` (with gradients to the input features) and
-``predict`` in every score mode and after a vocabulary swap, and compares
-every tensor with ``torch.equal``.
+in which the branch is built). It runs ``loss`` (with gradients to the
+input features) and ``predict`` in every score mode and after a vocabulary
+swap, and compares every tensor with zero tolerance.
 
 Regenerate (only on purpose, before a refactor, and say so in the commit)::
 
@@ -32,6 +32,7 @@ from mmdet.registry import MODELS
 from mmdet.testing import demo_mm_inputs, demo_mm_proposals
 from mmdet.utils import register_all_modules
 
+from ..helpers import assert_nested_close
 from .test_dense_heads._helpers import config_path, feats, head_cfg, samples
 
 register_all_modules()
@@ -224,23 +225,6 @@ def run_case(name: str, keys=None) -> dict:
     return out
 
 
-def _assert_equal(a, b, where: str) -> None:
-    if isinstance(a, dict):
-        assert set(a) == set(b), (where, sorted(a), sorted(b))
-        for k in a:
-            _assert_equal(a[k], b[k], f'{where}.{k}')
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), where
-        for i, (x, y) in enumerate(zip(a, b)):
-            _assert_equal(x, y, f'{where}[{i}]')
-    elif isinstance(a, torch.Tensor):
-        assert a.shape == b.shape and a.dtype == b.dtype, where
-        assert torch.equal(a, b), (
-            f'{where}: max |diff| {(a.double() - b.double()).abs().max()}')
-    else:
-        assert a == b, where
-
-
 @pytest.fixture(scope='module')
 def golden():
     if not osp.exists(GOLDEN):
@@ -258,9 +242,10 @@ def test_bit_identical(golden, name):
     finally:
         torch.set_num_threads(threads)
     ref = golden[name]
-    _assert_equal({k: ref[k] for k in ('losses', 'input_grads', 'predict')},
-                  {k: got[k] for k in ('losses', 'input_grads', 'predict')},
-                  name)
+    # zero tolerance: bit-identical
+    keys = ('losses', 'input_grads', 'predict')
+    assert_nested_close({k: ref[k] for k in keys}, {k: got[k] for k in keys},
+                        name)
     # the run produced something worth comparing
     assert len(ref['predict']['det'][0][0]) > 0
     assert len(ref['predict']['vocab'][0][0]) > 0

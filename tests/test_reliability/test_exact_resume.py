@@ -13,6 +13,7 @@ from mmdet_clipjoint.engine import RNGStateHook
 from mmdet_clipjoint.engine.hooks.rng_state_hook import (_RNGNeutralSkip,
                                                          get_rng_state,
                                                          set_rng_state)
+from ..helpers import assert_nested_close
 from .common import Recorder, clone_state
 from .conftest import MAX_ITERS, reference_cfg
 
@@ -25,18 +26,7 @@ def _draw():
 
 
 def _assert_nested_close(a, b, path='optimizer'):
-    if isinstance(a, torch.Tensor):
-        torch.testing.assert_close(a, b, **TOL, msg=path)
-    elif isinstance(a, dict):
-        assert a.keys() == b.keys(), path
-        for k in a:
-            _assert_nested_close(a[k], b[k], f'{path}.{k}')
-    elif isinstance(a, (list, tuple)):
-        assert len(a) == len(b), path
-        for i, (x, y) in enumerate(zip(a, b)):
-            _assert_nested_close(x, y, f'{path}[{i}]')
-    else:
-        assert a == b, (path, a, b)
+    assert_nested_close(a, b, path, **TOL)
 
 
 def test_main_configs_carry_the_hook():
