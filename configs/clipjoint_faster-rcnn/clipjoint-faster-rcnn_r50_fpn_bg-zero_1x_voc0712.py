@@ -1,5 +1,8 @@
 # Ablation: background as a constant zero logit (Detic / RegionCLIP style).
-_base_ = './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py'
+_base_ = [
+    './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py',
+    '../_base_/clipjoint_ablations.py'
+]
 
 model = dict(
-    roi_head=dict(bbox_head=dict(text_bank=dict(background='zero'))))
+    roi_head=dict(bbox_head=_base_.clipjoint_ablations.bg_zero))

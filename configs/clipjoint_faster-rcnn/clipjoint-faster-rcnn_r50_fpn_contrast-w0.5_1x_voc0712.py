@@ -1,6 +1,8 @@
 # Ablation: loss-weight sweep, InfoNCE weight 0.5 (main: 1.0).
-_base_ = './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py'
+_base_ = [
+    './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py',
+    '../_base_/clipjoint_ablations.py'
+]
 
 model = dict(
-    roi_head=dict(
-        bbox_head=dict(branch=dict(loss_contrast=dict(loss_weight=0.5)))))
+    roi_head=dict(bbox_head=_base_.clipjoint_ablations.contrast_w0_5))

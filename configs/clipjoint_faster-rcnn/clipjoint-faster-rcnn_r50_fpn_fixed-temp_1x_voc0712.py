@@ -1,5 +1,8 @@
 # Ablation: fixed temperature (0.07) instead of learned per-class ones.
-_base_ = './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py'
+_base_ = [
+    './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py',
+    '../_base_/clipjoint_ablations.py'
+]
 
 model = dict(
-    roi_head=dict(bbox_head=dict(text_bank=dict(learn_temperature=False))))
+    roi_head=dict(bbox_head=_base_.clipjoint_ablations.fixed_temp))

@@ -1,5 +1,8 @@
 # Ablation: text embeddings frozen at their CLIP initialisation.
-_base_ = './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py'
+_base_ = [
+    './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py',
+    '../_base_/clipjoint_ablations.py'
+]
 
 model = dict(
-    roi_head=dict(bbox_head=dict(text_bank=dict(learnable=False))))
+    roi_head=dict(bbox_head=_base_.clipjoint_ablations.frozen_text))

@@ -1,4 +1,8 @@
 # Ablation: inference with the contrastive branch's scores only.
-_base_ = './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py'
+_base_ = [
+    './clipjoint-faster-rcnn_r50_fpn_1x_voc0712.py',
+    '../_base_/clipjoint_ablations.py'
+]
 
-model = dict(roi_head=dict(bbox_head=dict(score_mode='clip')))
+model = dict(
+    roi_head=dict(bbox_head=_base_.clipjoint_ablations.score_clip))

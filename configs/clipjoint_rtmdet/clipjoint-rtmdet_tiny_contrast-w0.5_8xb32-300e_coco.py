@@ -1,5 +1,7 @@
 # Ablation: loss-weight sweep, InfoNCE weight 0.5 (main: 1.0).
-_base_ = './clipjoint-rtmdet_tiny_8xb32-300e_coco.py'
+_base_ = [
+    './clipjoint-rtmdet_tiny_8xb32-300e_coco.py',
+    '../_base_/clipjoint_ablations.py'
+]
 
-model = dict(
-    bbox_head=dict(branch=dict(loss_contrast=dict(loss_weight=0.5))))
+model = dict(bbox_head=_base_.clipjoint_ablations.contrast_w0_5)

@@ -1,5 +1,8 @@
 # Ablation: no bound on the branch's gradient into the shared trunk (main:
 # at most 1x the host classifier's gradient at the classifier feature).
-_base_ = './clipjoint-rtmdet_tiny_8xb32-300e_coco.py'
+_base_ = [
+    './clipjoint-rtmdet_tiny_8xb32-300e_coco.py',
+    '../_base_/clipjoint_ablations.py'
+]
 
-model = dict(bbox_head=dict(branch=dict(max_grad_share=None)))
+model = dict(bbox_head=_base_.clipjoint_ablations.no_grad_bound)

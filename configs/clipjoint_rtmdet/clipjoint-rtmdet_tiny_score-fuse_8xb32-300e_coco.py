@@ -1,4 +1,7 @@
 # Ablation: inference with fused scores, p_det^0.5 * p_clip^0.5 (main: det).
-_base_ = './clipjoint-rtmdet_tiny_8xb32-300e_coco.py'
+_base_ = [
+    './clipjoint-rtmdet_tiny_8xb32-300e_coco.py',
+    '../_base_/clipjoint_ablations.py'
+]
 
-model = dict(bbox_head=dict(score_mode='fuse'))
+model = dict(bbox_head=_base_.clipjoint_ablations.score_fuse)

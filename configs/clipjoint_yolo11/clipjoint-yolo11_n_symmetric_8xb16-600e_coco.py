@@ -1,6 +1,8 @@
 # Ablation: symmetric InfoNCE (adds text -> region over the sampled
 # locations, gathered across ranks).
-_base_ = './clipjoint-yolo11_n_8xb16-600e_coco.py'
+_base_ = [
+    './clipjoint-yolo11_n_8xb16-600e_coco.py',
+    '../_base_/clipjoint_ablations.py'
+]
 
-model = dict(
-    bbox_head=dict(branch=dict(loss_contrast=dict(symmetric=True))))
+model = dict(bbox_head=_base_.clipjoint_ablations.symmetric)

@@ -1,4 +1,7 @@
 # Ablation: fixed temperature (0.07) instead of learned per-class ones.
-_base_ = './clipjoint-yolox_s_8xb8-300e_coco.py'
+_base_ = [
+    './clipjoint-yolox_s_8xb8-300e_coco.py',
+    '../_base_/clipjoint_ablations.py'
+]
 
-model = dict(bbox_head=dict(text_bank=dict(learn_temperature=False)))
+model = dict(bbox_head=_base_.clipjoint_ablations.fixed_temp)

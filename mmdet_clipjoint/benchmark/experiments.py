@@ -20,7 +20,7 @@ from ..utils.console import console_to_file
 from ..utils.small_config import shrink_config
 
 __all__ = [
-    'DETECTORS', 'SETTINGS', 'CLIPJOINT_VARIANTS',
+    'DETECTORS', 'SETTINGS', 'CLIPJOINT_VARIANTS', 'ABLATIONS_CONFIG',
     'build_experiment_cfg', 'run_experiment', 'evaluate'
 ]
 
@@ -47,57 +47,59 @@ DETECTORS: Dict[str, dict] = dict(
         methods=('stock', 'clipjoint')),
 )
 
-#: ClipJoint variants for ablations and the recipe search: method name ->
-#: keys merged into the ClipJoint head config (``text_bank`` and ``branch``
-#: -- the ContrastiveBranch: losses, projection, gradient bound -- are
-#: merged key by key; ``None`` removes a loss); the special key
-#: ``paramwise`` is merged into ``optim_wrapper.paramwise_cfg.custom_keys``
-#: (the text bank's optimizer settings). ``clipjoint`` is the main config.
-CLIPJOINT_VARIANTS: Dict[str, dict] = {
-    'clipjoint': {},
-    # both terms 2x lighter / heavier relative to the detector's losses
-    'clipjoint-w0.5': dict(branch=dict(
-        loss_contrast=dict(loss_weight=0.5), loss_aux=dict(loss_weight=0.5))),
-    'clipjoint-w2': dict(branch=dict(
-        loss_contrast=dict(loss_weight=2.0), loss_aux=dict(loss_weight=2.0))),
-    # the branch's gradient into the trunk: tighter bound / no bound
-    'clipjoint-share0.25': dict(branch=dict(max_grad_share=0.25)),
-    'clipjoint-share-none': dict(branch=dict(max_grad_share=None)),
-    # symmetric InfoNCE (text -> region over the sampled regions too)
-    'clipjoint-symmetric': dict(
-        branch=dict(loss_contrast=dict(symmetric=True))),
-    # one shared temperature instead of class-specific ones
-    'clipjoint-shared-temp': dict(text_bank=dict(shared_temperature=True)),
-    # softer similarity scale at the start (learned from there)
-    'clipjoint-tau0.2': dict(text_bank=dict(temperature=0.2)),
-    # background: a constant zero logit / no entry (and then no aux CE)
-    'clipjoint-bg-zero': dict(text_bank=dict(background='zero')),
-    'clipjoint-bg-none': dict(text_bank=dict(background=None),
-                              branch=dict(loss_aux=None)),
-    # InfoNCE only (the background samples are not trained)
-    'clipjoint-no-aux': dict(branch=dict(loss_aux=None)),
-    # the text bank at the full learning rate (main: embeddings x 0.01)
-    'clipjoint-bank-lr1': dict(paramwise={
-        'text_bank.embeddings': dict(lr_mult=1.0, decay_mult=0.0),
-        'text_bank.bg_embedding': dict(lr_mult=1.0, decay_mult=0.0)}),
-    # text embeddings fixed at their initialisation
-    'clipjoint-frozen-text': dict(text_bank=dict(learnable=False)),
-    # drift penalty towards the initial text embeddings (keeps the bank in
-    # CLIP space for new names at inference, see set_vocabulary)
-    'clipjoint-drift1': dict(text_bank=dict(drift_weight=1.0)),
-    # narrower projection MLP (hidden width)
-    'clipjoint-proj128': dict(branch=dict(proj_hidden=128)),
-    # the semantic benchmark's controls of the CLIP prior (its presets start
-    # the bank from the shipped CLIP rows): a random bank, and the CLIP rows
-    # deranged among the classes (same statistics, no meaning); the special
-    # key ``text_rows`` names a rows file of the benchmark data
-    # (mmdet_clipjoint.benchmark.semantic.write_text_rows)
-    'clipjoint-random-text': dict(text_bank=dict(init_source='random')),
-    'clipjoint-permuted': dict(text_rows='permuted'),
-    # remedy: the CLIP rows centred on the vocabulary's mean (opens the
-    # narrow cone of CLIP text, keeps the relative semantics)
-    'clipjoint-centred': dict(text_rows='centred'),
+#: the named ablations, written once for configs and benchmark alike
+ABLATIONS_CONFIG = 'configs/_base_/clipjoint_ablations.py'
+
+#: benchmark method -> its delta in :data:`ABLATIONS_CONFIG`
+#: (``clipjoint_ablations``, or ``clipjoint_optim_ablations`` for the text
+#: bank's optimizer settings); the names are those of the published tables.
+_ABLATION_METHODS = {
+    'clipjoint-w0.5': 'branch_w0_5',  # both terms 2x lighter / heavier
+    'clipjoint-w2': 'branch_w2',
+    'clipjoint-share0.25': 'grad_share0_25',  # the gradient bound
+    'clipjoint-share-none': 'no_grad_bound',
+    'clipjoint-symmetric': 'symmetric',
+    'clipjoint-shared-temp': 'shared_temp',
+    'clipjoint-tau0.2': 'tau0_2',
+    'clipjoint-bg-zero': 'bg_zero',
+    'clipjoint-bg-none': 'bg_none',
+    'clipjoint-no-aux': 'no_aux_ce',
+    'clipjoint-bank-lr1': 'bank_lr1',
+    'clipjoint-frozen-text': 'frozen_text',
+    'clipjoint-drift1': 'drift_w1',
+    'clipjoint-proj128': 'proj128',
+    # the semantic benchmark's random-bank control of the CLIP prior
+    'clipjoint-random-text': 'random_text',
 }
+
+
+def _clipjoint_variants() -> Dict[str, dict]:
+    """:data:`CLIPJOINT_VARIANTS` from :data:`ABLATIONS_CONFIG`."""
+    cfg = load_config(ABLATIONS_CONFIG)
+    heads, optims = cfg.clipjoint_ablations, cfg.clipjoint_optim_ablations
+    variants: Dict[str, dict] = {'clipjoint': {}}
+    for method, name in _ABLATION_METHODS.items():
+        variants[method] = (dict(paramwise=optims[name].to_dict())
+                            if name in optims else heads[name].to_dict())
+    # the semantic benchmark's text rows, files of its data
+    # (mmdet_clipjoint.benchmark.semantic.write_text_rows): the CLIP rows
+    # deranged among the classes (same statistics, no meaning: a control),
+    # and centred on the vocabulary's mean (a remedy: opens the narrow cone
+    # of CLIP text, keeps the relative semantics)
+    variants['clipjoint-permuted'] = dict(text_rows='permuted')
+    variants['clipjoint-centred'] = dict(text_rows='centred')
+    return variants
+
+
+#: ClipJoint methods of the benchmark: method name -> keys merged into the
+#: ClipJoint head config (``text_bank`` and ``branch`` -- the
+#: ContrastiveBranch: losses, projection, gradient bound -- are merged key by
+#: key; ``None`` removes a loss); the special key ``paramwise`` is merged
+#: into ``optim_wrapper.paramwise_cfg.custom_keys`` (the text bank's
+#: optimizer settings), ``text_rows`` names a rows file of the benchmark
+#: data. ``clipjoint`` is the main config; the others are the named deltas
+#: of :data:`ABLATIONS_CONFIG` (the ablation configs' too).
+CLIPJOINT_VARIANTS: Dict[str, dict] = _clipjoint_variants()
 
 #: setting -> training-set stress (wrappers from mmdet_clipjoint.datasets).
 SETTINGS: Dict[str, dict] = dict(
