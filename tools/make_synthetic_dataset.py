@@ -17,6 +17,9 @@ Emoji; ``--classes`` are COCO names, default the semantic benchmark's 15;
 choose the art):
     python tools/make_synthetic_dataset.py data/semantic --emoji \\
         --num-train 600 --num-val 150 --img-size 160
+``--emoji --odvg`` also writes annotations/odvg_{train,val}.jsonl: the same
+images as ODVG grounding lines (captions naming each object by its name or
+an LVIS synonym, with its box; GroundingPhraseDataset reads them).
 """
 import argparse
 import json
@@ -71,11 +74,14 @@ def parse_args(argv=None):
     p.add_argument('--art-dir', default=None,
                    help='with --emoji: a folder of PNGs named by code point '
                    '(1f68c.png) instead of the font')
+    p.add_argument('--odvg', action='store_true',
+                   help='with --emoji: also write ODVG grounding files')
     args = p.parse_args(argv)
     if args.emoji and (args.captions or args.voc):
         p.error('--emoji cannot be combined with --captions or --voc')
-    if not args.emoji and (args.unlabelled or args.font or args.art_dir):
-        p.error('--unlabelled, --font and --art-dir need --emoji')
+    if not args.emoji and (args.unlabelled or args.font or args.art_dir
+                           or args.odvg):
+        p.error('--unlabelled, --font, --art-dir and --odvg need --emoji')
     if args.captions and args.voc:
         p.error('--voc is not available with --captions')
     if not args.captions and args.box_classes:
@@ -93,7 +99,7 @@ def main(argv=None):
             objects_per_image=tuple(args.objects),
             distractors=args.distractors, seed=args.seed,
             unlabelled_classes=args.unlabelled, font=args.font,
-            art_dir=args.art_dir)
+            art_dir=args.art_dir, odvg=args.odvg)
     elif args.captions:
         info = make_synthetic_caption_dataset(
             args.out_dir, args.classes, args.box_classes, args.num_train,

@@ -1,10 +1,14 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 from .caption_dataset import CaptionPhraseDataset, extract_phrases
 from .checks import check_coco_annotation_file
+from .grounding_dataset import (GroundingPhraseDataset, match_phrase,
+                                phrase_class_index)
 from .semantic import (ALPHA_THRESHOLD, COCO_EMOJI, DISTRACTOR_EMOJI,
                        EMOJI_FONT_ENV, MAX_COVERED,
                        SEMANTIC_GENERATOR_VERSION, SOURCE_EMOJI, EmojiArt,
-                       find_emoji_font, make_semantic_dataset, render_object)
+                       find_emoji_font, make_semantic_dataset, render_object,
+                       semantic_grounding_record)
+from .synonyms import LVIS_SYNONYMS, class_phrases, readable_name
 from .synthetic import (SYNTHETIC_CLASSES, SYNTHETIC_CLASSES_B,
                         SYNTHETIC_COLORS, SYNTHETIC_CONFUSABLE,
                         SYNTHETIC_CONFUSABLE_B, SYNTHETIC_OPEN_VOCAB_CLASSES,
@@ -25,5 +29,7 @@ __all__ = [
     'CaptionPhraseDataset', 'check_coco_annotation_file', 'extract_phrases',
     'ALPHA_THRESHOLD', 'COCO_EMOJI', 'DISTRACTOR_EMOJI', 'EMOJI_FONT_ENV',
     'SOURCE_EMOJI', 'EmojiArt', 'find_emoji_font', 'make_semantic_dataset',
-    'render_object', 'MAX_COVERED', 'SEMANTIC_GENERATOR_VERSION'
+    'render_object', 'MAX_COVERED', 'SEMANTIC_GENERATOR_VERSION',
+    'semantic_grounding_record', 'GroundingPhraseDataset', 'match_phrase',
+    'phrase_class_index', 'LVIS_SYNONYMS', 'class_phrases', 'readable_name'
 ]

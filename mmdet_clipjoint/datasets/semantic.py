@@ -20,7 +20,10 @@ cat / dog, apple / orange) also tend to look alike, as in photographs.
 * :func:`make_semantic_dataset` -- a deterministic COCO-format set: objects
   at varied scale with flips, rotation, colour / brightness / blur jitter,
   partial occlusion and several objects per image, on cluttered
-  backgrounds with distractor emoji.
+  backgrounds with distractor emoji; with ``odvg=True`` also grounding
+  files (:func:`semantic_grounding_record`: captions naming each drawn
+  object by its name or an LVIS synonym, with its box, in mmdet's ODVG
+  format, read by :class:`GroundingPhraseDataset`).
 
 The font is looked up in ``$MMDET_CLIPJOINT_EMOJI_FONT``, then in the
 system's font folders; ``make setup`` installs it (apt, as root). Without
@@ -36,12 +39,14 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 from PIL import Image, ImageDraw, ImageEnhance, ImageFilter, ImageFont
 
+from .synonyms import class_phrases
 from .synthetic import class_probabilities
 
 __all__ = [
     'COCO_EMOJI', 'SOURCE_EMOJI', 'DISTRACTOR_EMOJI', 'EMOJI_FONT_ENV',
     'ALPHA_THRESHOLD', 'MAX_COVERED', 'SEMANTIC_GENERATOR_VERSION',
-    'find_emoji_font', 'EmojiArt', 'render_object', 'make_semantic_dataset'
+    'find_emoji_font', 'EmojiArt', 'render_object', 'make_semantic_dataset',
+    'semantic_grounding_record'
 ]
 
 #: Environment variable with the path of an emoji font (``.ttf``).
@@ -397,6 +402,53 @@ def _render_scene(rng: np.random.Generator, art: EmojiArt, w: int, h: int,
     return img.convert('RGB'), anns
 
 
+def semantic_grounding_record(rng: np.random.Generator, file_name: str,
+                              width: int, height: int,
+                              names: Sequence[str],
+                              boxes: Sequence[Sequence[float]],
+                              synonym_prob: float = 0.5) -> Dict:
+    """One ODVG grounding line: a caption naming every object.
+
+    Each object is named by its class's readable name or, with probability
+    ``synonym_prob``, by one of its LVIS synonyms
+    (:func:`~mmdet_clipjoint.datasets.synonyms.class_phrases`), in a caption
+    "a photo of a dog, an automobile and a cat."; each region holds the
+    object's box (``x1 y1 x2 y2``), the phrase and its character span.
+
+    Args:
+        rng (np.random.Generator): Picks the names (its own stream: the
+            images do not change with it).
+        file_name (str): The image, relative to the split folder.
+        width / height (int): Image size.
+        names (Sequence[str]): Class of each object, N.
+        boxes (Sequence[Sequence[float]]): N COCO boxes ``[x, y, w, h]``.
+        synonym_prob (float): Probability of a synonym (when the class has
+            one).
+
+    Returns:
+        dict: ``filename``, ``height``, ``width`` and ``grounding``
+        (``caption``, ``regions``).
+    """
+    if len(names) != len(boxes):
+        raise ValueError(f'{len(names)} names for {len(boxes)} boxes')
+    caption = 'a photo of '
+    regions = []
+    for k, (name, (x, y, bw, bh)) in enumerate(zip(names, boxes)):
+        options = class_phrases(name)
+        phrase = options[0]
+        if len(options) > 1 and rng.uniform() < synonym_prob:
+            phrase = options[1 + int(rng.integers(len(options) - 1))]
+        if k:
+            caption += ' and ' if k == len(names) - 1 else ', '
+        caption += 'an ' if phrase[0] in 'aeiou' else 'a '
+        regions.append(dict(bbox=[x, y, x + bw, y + bh], phrase=phrase,
+                            tokens_positive=[[len(caption),
+                                              len(caption) + len(phrase)]]))
+        caption += phrase
+    return dict(filename=file_name, height=int(height), width=int(width),
+                grounding=dict(caption=caption + '.', regions=regions))
+
+
 def make_semantic_dataset(out_dir: str,
                           classes: Sequence[str],
                           num_train: int = 64,
@@ -411,7 +463,9 @@ def make_semantic_dataset(out_dir: str,
                           occlusion: float = 0.15,
                           emoji: Optional[Dict[str, str]] = None,
                           font: Optional[str] = None,
-                          art_dir: Optional[str] = None) -> Dict:
+                          art_dir: Optional[str] = None,
+                          odvg: bool = False,
+                          synonym_prob: float = 0.5) -> Dict:
     """Generate a COCO-format detection set of emoji objects.
 
     Layout under ``out_dir`` (as :func:`make_synthetic_dataset`)::
@@ -439,11 +493,21 @@ def make_semantic_dataset(out_dir: str,
         occlusion: Probability that an object is partly covered.
         emoji: ``{class name: code point}`` (default: the shipped tables).
         font / art_dir: The art (see :class:`EmojiArt`).
+        odvg: Also write ``annotations/odvg_{train,val}.jsonl``, the same
+            images as grounding lines (:func:`semantic_grounding_record`)
+            naming every drawn object (``unlabelled_classes`` included:
+            a grounding source names what the box labels leave out), and
+            ``annotations/captions_{train,val}.json``, their caption view
+            (boxes dropped; :class:`CaptionPhraseDataset`). The images and
+            COCO files are the same with or without it.
+        synonym_prob: With ``odvg``: how often an object is named by an
+            LVIS synonym instead of its class name.
 
     Returns:
         dict: ``classes``, ``data_root``, ``{train,val}_ann_file`` and
         ``{train,val}_img_prefix`` (as :func:`make_synthetic_dataset`),
-        plus ``code_points`` and ``art``.
+        plus ``code_points`` and ``art`` (and ``{train,val}_odvg_file`` /
+        ``{train,val}_caption_file`` with ``odvg``).
     """
     table = dict(SOURCE_EMOJI, **COCO_EMOJI) if emoji is None else emoji
     classes = tuple(classes)
@@ -470,6 +534,9 @@ def make_semantic_dataset(out_dir: str,
     for split_idx, (split, n) in enumerate((('train', num_train),
                                             ('val', num_val))):
         rng = np.random.default_rng([seed, split_idx])
+        # the names of the grounding captions: a stream of their own
+        name_rng = np.random.default_rng([seed, split_idx, 1])
+        odvg_lines = []
         keep = [c for c in classes
                 if split == 'val' or c not in unlabelled]
         cat_id = {c: k + 1 for k, c in enumerate(keep)}
@@ -483,6 +550,11 @@ def make_semantic_dataset(out_dir: str,
             img.save(osp.join(out_dir, split, file_name), quality=95)
             images.append(dict(id=i + 1, file_name=file_name, width=w,
                                height=h))
+            if odvg:
+                odvg_lines.append(json.dumps(semantic_grounding_record(
+                    name_rng, file_name, w, h,
+                    [classes[a['label']] for a in anns],
+                    [a['bbox'] for a in anns], synonym_prob)))
             for ann in anns:
                 name = classes[ann['label']]
                 if name not in cat_id:
@@ -498,6 +570,23 @@ def make_semantic_dataset(out_dir: str,
         with open(osp.join(out_dir, ann_file), 'w') as f:
             json.dump(coco, f)
         info[f'{split}_ann_file'] = ann_file
+        if odvg:
+            odvg_file = osp.join('annotations', f'odvg_{split}.jsonl')
+            with open(osp.join(out_dir, odvg_file), 'w') as f:
+                f.write(''.join(line + '\n' for line in odvg_lines))
+            info[f'{split}_odvg_file'] = odvg_file
+            # the caption view of the same lines (boxes dropped), for
+            # CaptionPhraseDataset
+            captions = [dict(image=r['filename'], width=w, height=h,
+                             caption=r['grounding']['caption'],
+                             phrases=list(dict.fromkeys(
+                                 g['phrase']
+                                 for g in r['grounding']['regions'])))
+                        for r in map(json.loads, odvg_lines)]
+            cap_file = osp.join('annotations', f'captions_{split}.json')
+            with open(osp.join(out_dir, cap_file), 'w') as f:
+                json.dump(captions, f)
+            info[f'{split}_caption_file'] = cap_file
         info[f'{split}_img_prefix'] = split + '/'
         if split == 'train' and unlabelled:
             info['train_classes'] = tuple(keep)

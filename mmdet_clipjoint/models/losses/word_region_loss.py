@@ -6,6 +6,11 @@ caption's phrases, of each phrase's best cosine with any region of the
 image (a maximum word-region similarity, FILIP / DetCLIPv2); an InfoNCE
 over the batch's B x B pairs then pulls every image towards its own caption
 and away from the others.
+
+Grounding data (phrases with their boxes) need no best-region guess: each
+phrase's region is known. :meth:`WordRegionAlignmentLoss.grounded` contrasts
+each known region with the batch's phrases instead (the region-word
+contrast DetCLIPv2 applies to detection and grounding data).
 """
 import math
 from typing import Optional, Tuple
@@ -197,6 +202,58 @@ class WordRegionAlignmentLoss(nn.Module):
             loss = F.cross_entropy(logits, target)
             if self.symmetric:
                 loss = 0.5 * (loss + F.cross_entropy(logits.t(), target))
+        return self.loss_weight * loss
+
+    def grounded(self, region_embeds: Tensor, targets: Tensor,
+                 phrase_embeds: Tensor) -> Tensor:
+        """The loss of regions whose phrase is known (grounding data).
+
+        Region -> phrase: the cross entropy of each region over the M
+        phrases of the batch (target: its own phrase), logits ``cos / tau``;
+        with ``symmetric=True`` averaged with phrase -> region, each phrase
+        over the N regions with all of its own regions positive
+        (``-log sum_pos softmax``), over the phrases that have a region.
+        With fewer than two phrases or no region there is nothing to
+        contrast: ``0 * (sum of the inputs)`` (in the graph, finite).
+
+        Args:
+            region_embeds (Tensor): (N, D) L2-normalised embeddings of the
+                known regions.
+            targets (Tensor): (N,) long, each region's row in
+                ``phrase_embeds``; -1 leaves a region out.
+            phrase_embeds (Tensor): (M, D) L2-normalised phrase embeddings.
+
+        Returns:
+            Tensor: the weighted loss, a float32 scalar.
+        """
+        if region_embeds.dim() != 2 or phrase_embeds.dim() != 2 or \
+                targets.shape != region_embeds.shape[:1] or \
+                region_embeds.shape[1] != phrase_embeds.shape[1]:
+            raise ValueError(
+                'grounded() takes region_embeds (N, D), targets (N,) and '
+                f'phrase_embeds (M, D), got {tuple(region_embeds.shape)}, '
+                f'{tuple(targets.shape)} and {tuple(phrase_embeds.shape)}.')
+        keep = targets >= 0
+        zero = 0. * (region_embeds.float().sum() +
+                     phrase_embeds.float().sum() + self.log_scale)
+        if int(keep.sum()) == 0 or phrase_embeds.shape[0] < 2:
+            return zero
+        if int(targets.max()) >= phrase_embeds.shape[0]:
+            raise ValueError(f'targets reach {int(targets.max())} but there '
+                             f'are {phrase_embeds.shape[0]} phrases.')
+        with torch.autocast(region_embeds.device.type, enabled=False):
+            regions = region_embeds[keep].float()
+            tgt = targets[keep]
+            logits = regions @ phrase_embeds.float().t() * \
+                self.logit_scale().float()  # (N, M)
+            loss = F.cross_entropy(logits, tgt)
+            if self.symmetric:
+                pos = F.one_hot(tgt, phrase_embeds.shape[0]).t().bool()
+                has = pos.any(dim=1)  # phrases with a region
+                log_p = logits.t().log_softmax(dim=1)  # (M, N)
+                per_phrase = -torch.logsumexp(
+                    log_p.masked_fill(~pos, float('-inf'))[has], dim=1)
+                loss = 0.5 * (loss + per_phrase.mean())
         return self.loss_weight * loss
 
     def extra_repr(self) -> str:
