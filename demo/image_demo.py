@@ -13,8 +13,6 @@ Examples::
     python demo/image_demo.py images/ CONFIG --weights CKPT --score-mode clip
 """
 import argparse
-import os.path as osp
-import warnings
 from typing import Dict
 
 from mmdet_clipjoint.apis.thresholds import (DEFAULT_SCORE_THR,
@@ -65,26 +63,15 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None) -> Dict:
     """Run the demo; returns DetInferencer's result dict."""
     args = parse_args(argv)
-    from mmengine.config import Config
-
     import mmdet_clipjoint  # noqa: F401  registers the ClipJoint modules
-    from mmdet.apis import DetInferencer
-    from mmdet_clipjoint.apis import (check_image_input, default_score_thr,
-                                      name_prediction_labels, report_unshown,
+    from mmdet_clipjoint.apis import (build_inferencer, check_image_input,
+                                      default_score_thr, finish_predictions,
                                       score_mode_of)
     from mmdet_clipjoint.models.layers import set_score_mode
 
     check_image_input(args.img)  # a folder without images, a non-image
-    if args.weights is None:
-        warnings.warn('No --weights given: the detector is randomly '
-                      'initialised and its detections are meaningless.')
-    elif not osp.isfile(args.weights):
-        raise FileNotFoundError(f'checkpoint {args.weights} not found.')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    inferencer = DetInferencer(model=cfg, weights=args.weights,
-                               device=args.device, palette=args.palette)
+    inferencer = build_inferencer(args.config, args.weights, args.device,
+                                  args.cfg_options, palette=args.palette)
     if args.score_mode is not None:
         changed = set_score_mode(inferencer.model, args.score_mode,
                                  args.fuse_alpha)
@@ -102,13 +89,8 @@ def main(argv=None) -> Dict:
         pred_score_thr=thr, show=args.show,
         no_save_vis=args.no_save_vis, no_save_pred=args.no_save_pred,
         print_result=args.print_result)
-    name_prediction_labels(
-        result, inferencer,
-        None if args.no_save_pred else osp.join(args.out_dir, 'preds'))
-    report_unshown(result, thr, 'lower --pred-score-thr to draw some')
-    if not (args.no_save_vis and args.no_save_pred):
-        print(f'Results saved to {osp.abspath(args.out_dir)} (vis/: drawn '
-              'images, preds/: JSON predictions)')
+    finish_predictions(result, inferencer, thr, args.out_dir,
+                       not args.no_save_vis, not args.no_save_pred)
     return result
 
 

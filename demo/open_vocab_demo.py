@@ -29,7 +29,6 @@ Examples::
         --vocabulary names.txt --clip-pretrained /path/to/ViT-B-32.pt
 """
 import argparse
-import os.path as osp
 from typing import Dict
 
 from mmdet_clipjoint.utils.cli import add_cfg_options, doc_parser, run_main
@@ -69,22 +68,14 @@ def main(argv=None) -> Dict:
     """Run the demo; returns DetInferencer's result dict (predictions with
     ``label_names``)."""
     args = parse_args(argv)
-    from mmengine.config import Config
-
     import mmdet_clipjoint  # noqa: F401  registers the ClipJoint modules
-    from mmdet.apis import DetInferencer
-    from mmdet_clipjoint.apis import (check_image_input, default_score_thr,
-                                      name_prediction_labels, report_unshown,
+    from mmdet_clipjoint.apis import (build_inferencer, check_image_input,
+                                      default_score_thr, finish_predictions,
                                       set_vocabulary)
 
     check_image_input(args.img)  # a folder without images, a non-image
-    if not osp.isfile(args.weights):
-        raise FileNotFoundError(f'checkpoint {args.weights} not found.')
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    inferencer = DetInferencer(model=cfg, weights=args.weights,
-                               device=args.device)
+    inferencer = build_inferencer(args.config, args.weights, args.device,
+                                  args.cfg_options)
     names = set_vocabulary(inferencer, args.vocabulary, args.embeddings,
                            clip_model=args.clip_model,
                            clip_pretrained=args.clip_pretrained)
@@ -99,19 +90,14 @@ def main(argv=None) -> Dict:
                         pred_score_thr=thr,
                         no_save_vis=args.no_save_vis,
                         no_save_pred=args.no_save_pred)
-    name_prediction_labels(
-        result, names,
-        None if args.no_save_pred else osp.join(args.out_dir, 'preds'))
+    finish_predictions(result, names, thr, args.out_dir,
+                       not args.no_save_vis, not args.no_save_pred)
     for i, pred in enumerate(result.get('predictions', [])):
         top = sorted(zip(pred.get('scores', []), pred.get('label_names',
                                                           [])),
                      reverse=True)[:5]
         print(f'image {i}: ' + (', '.join(f'{n} {s:.3f}' for s, n in top)
                                 or 'no detections'))
-    report_unshown(result, thr, 'lower --pred-score-thr to draw some')
-    if not (args.no_save_vis and args.no_save_pred):
-        print(f'Results saved to {osp.abspath(args.out_dir)} (vis/: drawn '
-              'images, preds/: JSON predictions)')
     return result
 
 

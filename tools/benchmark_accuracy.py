@@ -37,14 +37,14 @@ Examples:
         --out docs/results/accuracy_cpu_ablation
 """
 import argparse
-import os
 import sys
 
 import mmdet_clipjoint  # noqa: F401
 from mmdet_clipjoint.benchmark import (CLIPJOINT_VARIANTS, DETECTORS, PRESETS,
                                        SETTINGS, check_methods,
                                        run_accuracy_benchmark)
-from mmdet_clipjoint.utils.cli import positive_int
+from mmdet_clipjoint.utils.cli import (add_run_options, positive_int,
+                                       setup_runs)
 
 
 def parse_args(argv=None):
@@ -88,16 +88,10 @@ def parse_args(argv=None):
     p.add_argument('--clip-pretrained', default=None,
                    help='open_clip ViT-B-32 checkpoint to initialise the '
                    'text bank (default: random init; no weights offline)')
-    p.add_argument('--threads', type=int, default=None,
-                   help='torch threads (default: min(2, cores)); for two '
-                   'workers on one --out (they share the runs through lock '
-                   'files), give each half the cores')
     p.add_argument('--keep-checkpoints', action='store_true',
                    help='keep each run\'s checkpoint (default: delete it '
                    'once the run is evaluated; logs are kept)')
-    p.add_argument('--verbose', action='store_true',
-                   help='each run\'s logs on the console (default: in its '
-                   'work_dir/console.log, with progress bars instead)')
+    add_run_options(p)
     p.add_argument('--device', default=None,
                    help='unused on CPU; runs use CUDA if available')
     return p.parse_args(argv)
@@ -106,8 +100,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    import torch
-    torch.set_num_threads(args.threads or min(2, os.cpu_count() or 1))
+    setup_runs(args.threads)
     try:
         check_methods(args.methods, args.detectors)
     except ValueError as e:

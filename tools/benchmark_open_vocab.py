@@ -19,7 +19,8 @@ Examples::
 """
 import argparse
 
-from mmdet_clipjoint.utils.cli import doc_parser, run_main
+from mmdet_clipjoint.utils.cli import (add_run_options, doc_parser, run_main,
+                                       setup_runs)
 
 __all__ = ['main']
 
@@ -35,24 +36,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--arms', nargs='+', choices=list(OPEN_VOCAB_ARMS),
                    default=list(OPEN_VOCAB_ARMS))
     p.add_argument('--seeds', nargs='+', type=int, default=None)
-    p.add_argument('--threads', type=int, default=None,
-                   help='torch intra-op threads (1 when two workers share '
-                   'the 2 cores)')
-    p.add_argument('--verbose', action='store_true',
-                   help='show the runs\' logs instead of progress bars')
+    add_run_options(p)
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    import torch
-
-    import mmdet_clipjoint  # noqa: F401
-    from mmdet.utils import register_all_modules
+    setup_runs(args.threads)
     from mmdet_clipjoint.benchmark.open_vocab import run_open_vocab_benchmark
-    register_all_modules()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     out = args.out or f'outputs/open_vocab_{args.preset}'
     return run_open_vocab_benchmark(args.preset, out, args.arms, args.seeds,
                                     verbose=args.verbose)

@@ -22,7 +22,8 @@ Examples::
 import argparse
 import os.path as osp
 
-from mmdet_clipjoint.utils.cli import doc_parser, run_main
+from mmdet_clipjoint.utils.cli import (add_run_options, doc_parser, run_main,
+                                       setup_runs)
 
 __all__ = ['main']
 
@@ -44,26 +45,16 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='an accuracy-benchmark --out of the same preset: '
                    'its clean ClipJoint runs give the supervised reference')
     p.add_argument('--pretrain-cache', default=None)
-    p.add_argument('--threads', type=int, default=None,
-                   help='torch intra-op threads (1 when two workers share '
-                   'the 2 cores)')
-    p.add_argument('--verbose', action='store_true',
-                   help='show the runs\' logs instead of progress bars')
+    add_run_options(p)
     return p.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    import torch
-
-    import mmdet_clipjoint  # noqa: F401
-    from mmdet.utils import register_all_modules
+    setup_runs(args.threads)
     from mmdet_clipjoint.benchmark.accuracy_report import load_runs
     from mmdet_clipjoint.benchmark.zero_shot import (run_zero_shot,
                                                      zero_shot_report)
-    register_all_modules()
-    if args.threads:
-        torch.set_num_threads(args.threads)
     out = args.out or f'outputs/zeroshot_{args.preset}'
     records = run_zero_shot(args.preset, out, args.detector, args.arms,
                             args.seeds, pretrain_cache=args.pretrain_cache,

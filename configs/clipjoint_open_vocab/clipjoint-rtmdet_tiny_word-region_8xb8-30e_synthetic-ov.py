@@ -19,51 +19,33 @@
 # Generate the data first (default place):
 #   python tools/make_synthetic_dataset.py data/synthetic_open_vocab \
 #       --captions --num-train 600 --num-caption-train 600 --num-val 150
+# Everything but the head, the captions and the bank's optimizer settings is
+# the stock twin's (same data, schedule and EMA).
 _base_ = [
-    '../clipjoint_rtmdet/clipjoint-rtmdet_tiny_8xb32-300e_coco.py',
-    '../_base_/datasets/synthetic_open_vocab.py'
+    './rtmdet_tiny_boxes-only_8xb8-30e_synthetic-ov.py',
+    '../_base_/clipjoint_branch.py'
 ]
-custom_imports = dict(imports=['mmdet_clipjoint'], allow_failed_imports=False)
 
 model = dict(
     type='HybridRTMDet',
     bbox_head=dict(
-        _base_.clipjoint_word_region,
+        _base_.clipjoint_dense_head,
+        **_base_.clipjoint_word_region,
+        type='ClipJointRTMDetHead',
         num_classes=9,
         # words initialised at random: no shipped CLIP vocabulary names
         # colours or these shapes
         text_bank=dict(
             _base_.clipjoint_phrase_text_bank,
-            _delete_=True,
             class_names=_base_.ov_classes)))
 
+# detection and caption batches
 train_dataloader = dict(_base_.ov_train_dataloader, _delete_=True)
-val_dataloader = dict(_base_.ov_val_dataloader, _delete_=True)
-test_dataloader = val_dataloader
-val_evaluator = dict(_base_.ov_val_evaluator, _delete_=True)
-test_evaluator = val_evaluator
 
-max_epochs = 30
-train_cfg = dict(
-    _delete_=True, type='EpochBasedTrainLoop', max_epochs=max_epochs,
-    val_interval=10)
-param_scheduler = [
-    dict(type='LinearLR', start_factor=1e-3, by_epoch=False, begin=0,
-         end=200),
-    dict(type='CosineAnnealingLR', eta_min=2e-4, begin=max_epochs // 2,
-         end=max_epochs, T_max=max_epochs // 2, by_epoch=True,
-         convert_to_iter_based=True)
-]
 # the concept words start at random and are learned like any weight
-optim_wrapper = dict(
-    optimizer=dict(lr=0.004),
-    paramwise_cfg=dict(custom_keys={
-        'text_bank.phrase_encoder.weight': dict(lr_mult=1.0, decay_mult=0.0)
-    }))
-auto_scale_lr = dict(enable=False, base_batch_size=16)
-# no PipelineSwitchHook: the stock stage-2 pipeline is COCO's
-custom_hooks = [
-    dict(type='EMAHook', ema_type='ExpMomentumEMA', momentum=0.0002,
-         update_buffers=True, priority=49),
-    *_base_.clipjoint_hooks
-]
+optim_wrapper = dict(paramwise_cfg=dict(custom_keys={
+    **_base_.clipjoint_paramwise_keys,
+    'text_bank.phrase_encoder.weight': dict(lr_mult=1.0, decay_mult=0.0)
+}))
+custom_hooks = [*_base_.custom_hooks, *_base_.clipjoint_hooks]
+default_hooks = _base_.clipjoint_default_hooks

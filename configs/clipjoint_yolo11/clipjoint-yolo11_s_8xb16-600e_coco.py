@@ -3,14 +3,5 @@
 # the n one (widths, MixUp p = 0.05).
 _base_ = './clipjoint-yolo11_n_8xb16-600e_coco.py'
 
-arch = 's'
-mixup_prob = 0.05
-model = dict(
-    backbone=dict(arch=arch),
-    neck=dict(arch=arch),
-    bbox_head=dict(in_channels=(128, 256, 512)))
-train_dataloader = dict(dataset=dict(pipeline=[
-    *_base_.train_pipeline[:4],
-    dict(_base_.train_pipeline[4], prob=mixup_prob),
-    *_base_.train_pipeline[5:]
-]))
+model = _base_.yolo11_scales.s.model
+train_dataloader = _base_.yolo11_scales.s.train_dataloader

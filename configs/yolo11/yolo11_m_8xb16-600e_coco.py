@@ -2,14 +2,5 @@
 # MixUp with p = 0.15.
 _base_ = './yolo11_n_8xb16-600e_coco.py'
 
-arch = 'm'
-mixup_prob = 0.15
-model = dict(
-    backbone=dict(arch=arch),
-    neck=dict(arch=arch),
-    bbox_head=dict(in_channels=(256, 512, 512)))
-train_dataloader = dict(dataset=dict(pipeline=[
-    *_base_.train_pipeline[:4],
-    dict(_base_.train_pipeline[4], prob=mixup_prob),
-    *_base_.train_pipeline[5:]
-]))
+model = _base_.yolo11_scales.m.model
+train_dataloader = _base_.yolo11_scales.m.train_dataloader

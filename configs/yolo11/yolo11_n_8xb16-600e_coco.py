@@ -117,6 +117,23 @@ val_dataloader = dict(
     batch_size=16, num_workers=4, dataset=dict(pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
+# The larger scales as deltas over this config, read by yolo11_{s,m}_* here
+# and by configs/clipjoint_yolo11/: widths (width 0.50 at s; 1.00 with at
+# most 512 channels at m, with C3k blocks everywhere) and MixUp probability.
+yolo11_scales = {
+    arch: dict(
+        model=dict(
+            backbone=dict(arch=arch),
+            neck=dict(arch=arch),
+            bbox_head=dict(in_channels=in_channels)),
+        train_dataloader=dict(dataset=dict(pipeline=[
+            *train_pipeline[:4],
+            dict(train_pipeline[4], prob=prob), *train_pipeline[5:]
+        ])))
+    for arch, in_channels, prob in (('s', (128, 256, 512), 0.05),
+                                    ('m', (256, 512, 512), 0.15))
+}
+
 train_cfg = dict(
     type='EpochBasedTrainLoop', max_epochs=max_epochs, val_interval=10,
     dynamic_intervals=[(max_epochs - close_mosaic_epochs, 1)])

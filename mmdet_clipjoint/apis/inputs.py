@@ -9,9 +9,13 @@ turns both into errors that name the folder or file.
 """
 import os
 import os.path as osp
-from typing import List
+import warnings
+from typing import List, Optional
 
-__all__ = ['IMG_EXTENSIONS', 'check_image_input', 'check_image_file']
+__all__ = [
+    'IMG_EXTENSIONS', 'check_image_input', 'check_image_file',
+    'build_inferencer'
+]
 
 #: what DetInferencer looks for in a folder (mmdet.apis.det_inferencer)
 IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif',
@@ -99,3 +103,39 @@ def check_image_input(path: str) -> List[str]:
         return found
     check_image_file(path)
     return [path]
+
+
+def build_inferencer(config: str,
+                     weights: Optional[str],
+                     device: Optional[str] = None,
+                     cfg_options: Optional[dict] = None,
+                     **kwargs):
+    """mmdet's ``DetInferencer`` of a config file, checked first.
+
+    Args:
+        config (str): Config file.
+        weights (str, optional): Checkpoint; None warns that the detector
+            is randomly initialised.
+        device (str, optional): Device (default: mmdet's choice).
+        cfg_options (dict, optional): ``--cfg-options`` merged into the
+            config.
+        **kwargs: More ``DetInferencer`` arguments (``palette``, ...).
+
+    Returns:
+        DetInferencer: The inferencer.
+
+    Raises:
+        FileNotFoundError: ``weights`` given but not a file.
+    """
+    from mmdet.apis import DetInferencer
+    from mmengine.config import Config
+
+    if weights is None:
+        warnings.warn('No --weights given: the detector is randomly '
+                      'initialised and its detections are meaningless.')
+    elif not osp.isfile(weights):
+        raise FileNotFoundError(f'checkpoint {weights} not found.')
+    cfg = Config.fromfile(config)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    return DetInferencer(model=cfg, weights=weights, device=device, **kwargs)

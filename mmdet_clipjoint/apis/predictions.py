@@ -5,7 +5,7 @@ import os
 import os.path as osp
 from typing import Dict, List, Optional, Sequence, Union
 
-__all__ = ['name_prediction_labels', 'report_unshown']
+__all__ = ['name_prediction_labels', 'report_unshown', 'finish_predictions']
 
 
 def _class_names(names) -> Sequence[str]:
@@ -92,3 +92,28 @@ def report_unshown(result: Dict, thr: float,
         for line in lines:
             print(line)
     return lines
+
+
+def finish_predictions(result: Dict, names: Union[Sequence[str], object],
+                       thr: float, out_dir: str, save_vis: bool = True,
+                       save_pred: bool = True) -> None:
+    """What a demo does after ``DetInferencer.__call__``: the class names
+    next to the label ids (also in the saved JSON predictions), a line per
+    image without a box to draw (:func:`report_unshown`), and where the
+    results went.
+
+    Args:
+        result (dict): What ``DetInferencer.__call__`` returned.
+        names (list[str] | DetInferencer | model): The class names, or what
+            holds them in ``dataset_meta['classes']``.
+        thr (float): The ``pred_score_thr`` it drew with.
+        out_dir (str): Its ``out_dir``.
+        save_vis (bool): Whether it saved the drawn images.
+        save_pred (bool): Whether it saved the JSON predictions.
+    """
+    name_prediction_labels(result, names,
+                           osp.join(out_dir, 'preds') if save_pred else None)
+    report_unshown(result, thr, 'lower --pred-score-thr to draw some')
+    if save_vis or save_pred:
+        print(f'Results saved to {osp.abspath(out_dir)} (vis/: drawn '
+              'images, preds/: JSON predictions)')

@@ -3,9 +3,12 @@
 whose help is the script's docstring, and a clean exit on bad input."""
 import argparse
 import sys
-from typing import Callable
+from typing import Callable, Optional
 
-__all__ = ['doc_parser', 'add_cfg_options', 'run_main', 'positive_int']
+__all__ = [
+    'doc_parser', 'add_cfg_options', 'add_run_options', 'setup_runs',
+    'run_main', 'positive_int'
+]
 
 
 def doc_parser(doc: str) -> argparse.ArgumentParser:
@@ -42,6 +45,33 @@ def add_cfg_options(parser: argparse.ArgumentParser) -> None:
     from mmengine.config import DictAction
     parser.add_argument('--cfg-options', nargs='+', action=DictAction,
                         help='override config settings (key=value)')
+
+
+def add_run_options(parser: argparse.ArgumentParser) -> None:
+    """``--threads`` and ``--verbose`` of the scripts that train runs."""
+    parser.add_argument(
+        '--threads', type=int, default=None,
+        help='torch intra-op threads (default: min(2, cores)); for two '
+        'workers on one --out (they share the runs through lock files), '
+        'give each half the cores')
+    parser.add_argument(
+        '--verbose', action='store_true',
+        help='each run\'s logs on the console (default: in its '
+        'work_dir/console.log, with progress bars instead)')
+
+
+def setup_runs(threads: Optional[int] = None) -> None:
+    """Before a script trains: the package's and mmdet's modules
+    registered, torch's intra-op threads set (``threads``, default
+    ``min(2, cores)``)."""
+    import os
+
+    import torch
+    from mmdet.utils import register_all_modules
+
+    import mmdet_clipjoint  # noqa: F401
+    register_all_modules()
+    torch.set_num_threads(threads or min(2, os.cpu_count() or 1))
 
 
 def run_main(main: Callable, prog: str) -> None:

@@ -86,3 +86,30 @@ def test_image_demo_command_line_on_an_empty_folder(tmp_path):
     assert f"image_demo: error: no images in folder {str(empty)!r}" in log
     assert 'Results saved' not in log and 'Traceback' not in log
     assert not osp.exists(tmp_path / 'out')
+
+
+def test_build_inferencer_missing_weights(tmp_path):
+    from mmdet_clipjoint.apis import build_inferencer
+    with pytest.raises(FileNotFoundError, match='not found'):
+        build_inferencer(RTMDET, str(tmp_path / 'missing.pth'))
+
+
+def test_finish_predictions_names_labels_and_reports(tmp_path, capsys):
+    from mmdet_clipjoint.apis import finish_predictions
+    preds = tmp_path / 'preds'
+    preds.mkdir()
+    (preds / 'a.json').write_text('{"labels": [1, 0], "scores": [0.2, 0.1]}')
+    result = dict(predictions=[
+        dict(labels=[1, 0], scores=[0.2, 0.1]),
+        dict(labels=[0], scores=[0.01])
+    ])
+    finish_predictions(result, ['cat', 'dog'], 0.05, str(tmp_path),
+                       save_vis=False, save_pred=True)
+    assert result['predictions'][0]['label_names'] == ['dog', 'cat']
+    out = capsys.readouterr().out
+    assert 'image 1: 0 boxes >= thr 0.05 (best score 0.010)' in out
+    assert 'image 0:' not in out
+    assert f'Results saved to {tmp_path}' in out
+    finish_predictions(result, ['cat', 'dog'], 0.05, str(tmp_path),
+                       save_vis=False, save_pred=False)
+    assert 'Results saved' not in capsys.readouterr().out

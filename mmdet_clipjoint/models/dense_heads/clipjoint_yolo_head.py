@@ -64,17 +64,10 @@ class ClipJointYOLOHead(ClipJointDenseMixin, YOLO11Head):
 
     def forward_single(self, x: Tensor, idx: int,
                        bound: bool = True) -> Tuple[Tensor, Tensor, Tensor]:
-        """One level of :meth:`YOLO11Head.forward`.
-
-        Args:
-            x, idx, bound: As in :meth:`ClipJointDenseMixin.forward_single`
-                (``x``: (B, C_in, H, W)).
-
-        Returns:
-            tuple[Tensor]: ``cls_score`` (B, C, H, W), ``bbox_dist``
-            (B, 4 * reg_max, H, W) and the classifier's input
-            (B, feat_channels, H, W).
-        """
+        """One level of :meth:`YOLO11Head.forward`: ``cls_score`` (B, C, H,
+        W), ``bbox_dist`` (B, 4 * reg_max, H, W) and the classifier's input
+        (B, feat_channels, H, W) of ``x`` (B, C_in, H, W); the arguments as
+        in :meth:`ClipJointDenseMixin.forward_single`."""
         cls_feat, branch_feat = self.branch.fork(self.cls_convs[idx](x),
                                                  bound)
         return (self.cls_preds[idx](cls_feat),

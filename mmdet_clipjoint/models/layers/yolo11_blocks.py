@@ -169,13 +169,9 @@ class C3k2(BaseModule):
         init_cfg (dict, optional): Init config.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 out_channels: int,
-                 num_blocks: int = 1,
-                 c3k: bool = False,
-                 expansion: float = 0.5,
-                 shortcut: bool = True,
+    def __init__(self, in_channels: int, out_channels: int,
+                 num_blocks: int = 1, c3k: bool = False,
+                 expansion: float = 0.5, shortcut: bool = True,
                  norm_cfg: ConfigType = YOLO11_NORM,
                  act_cfg: ConfigType = YOLO11_ACT,
                  init_cfg: OptMultiConfig = None) -> None:
