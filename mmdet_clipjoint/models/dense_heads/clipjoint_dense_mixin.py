@@ -1,5 +1,6 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """The contrastive branch shared by the one-stage ClipJoint heads."""
+import math
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -7,13 +8,16 @@ import torch
 from mmengine.config import ConfigDict
 from torch import Tensor
 
-from mmdet.models.utils import multi_apply
+from mmdet.models.task_modules.samplers import SamplingResult
+from mmdet.models.utils import multi_apply, unpack_gt_instances
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, InstanceList, OptConfigType
 from ..layers.clipjoint_head_mixin import BRANCH_KEYS, ClipJointHeadMixin
 from ..layers.score_fusion import (check_score_mode,
                                     check_vocabulary_scoring, fuse_probs)
 from ..utils.captions import build_word_region_loss, caption_phrase_batch
+from ..utils.grounding import (grounding_detection_samples,
+                               grounding_phrase_targets)
 from ..utils.dist import reduce_mean_factor
 
 __all__ = ['ClipJointDenseMixin']
@@ -254,8 +258,13 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
 
         Yields:
             list[tuple]: filled, in image order, by the stock target
-            computation that runs inside the ``with`` block.
+            computation that runs inside the ``with`` block; inside an
+            outer ``with`` block, the outer list (so that a caller around
+            :meth:`loss_by_feat` sees its assignment too).
         """
+        if self._target_sink is not None:
+            yield self._target_sink
+            return
         sink: List[tuple] = []
         self._target_sink = sink
         try:
@@ -471,6 +480,120 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
             self.text_bank, batch_data_samples, regions)
         loss = self.loss_word_region(regions, None, phrase_emb, phrase_mask)
         return dict(loss_word_region=loss)
+
+    # ------------------------------------------------------------------
+    # grounding batches (phrases with their boxes)
+    # ------------------------------------------------------------------
+    #: a box without an assigned positive is embedded at its centre on the
+    #: level where it spans about this many strides (sqrt(w * h) / stride)
+    grounding_box_strides = 5.0
+
+    def loss_by_grounding(self, x: Tuple[Tensor, ...],
+                          batch_data_samples: SampleList
+                          ) -> Dict[str, Tensor]:
+        """Detection losses on a grounding batch's boxes, plus
+        ``loss_grounding``: the word-region loss on their KNOWN regions.
+
+        One forward and one assignment serve both: the boxes whose phrase
+        names a class (``metainfo['phrase_labels']``) are the stock losses'
+        targets (and the branch's ``loss_contrast``), the others are
+        ignored instances (:func:`grounding_detection_samples`); then each
+        box's region (:meth:`grounding_regions`) is contrasted with the
+        batch's phrases (:meth:`WordRegionAlignmentLoss.grounded`). The
+        branch's gradient into the trunk is bounded as on detection
+        batches.
+
+        Args:
+            x (tuple[Tensor]): Neck outputs, each (B, C_l, H_l, W_l).
+            batch_data_samples (list[:obj:`DetDataSample`]): Grounding
+                samples (``metainfo['phrases']`` / ``['phrase_labels']``,
+                ``gt_instances.labels`` = phrase indices).
+
+        Returns:
+            dict[str, Tensor]: the stock losses, the branch's, and
+            ``loss_grounding``.
+        """
+        if self.loss_word_region is None:
+            raise ValueError(
+                'a grounding batch (samples with metainfo["phrase_labels"]) '
+                f'reached {type(self).__name__}, whose loss_word_region is '
+                'None: configure loss_word_region.')
+        det_samples, det_index = grounding_detection_samples(
+            batch_data_samples)
+        outs = self(x)
+        gt, ignore, metas = unpack_gt_instances(det_samples)
+        with self._record_targets() as records:
+            losses = self.loss_by_feat(*outs, gt, metas, ignore)
+        regions = self.grounding_regions(
+            outs[-1], records,
+            [s.gt_instances.bboxes for s in batch_data_samples], det_index)
+        phrases, targets = grounding_phrase_targets(
+            self.text_bank, batch_data_samples, regions)
+        losses['loss_grounding'] = self.loss_word_region.grounded(
+            regions, torch.cat(targets), phrases)
+        return losses
+
+    def grounding_regions(self, cls_feats: Sequence[Tensor],
+                          records: List[tuple], boxes: Sequence[Tensor],
+                          det_index: Sequence[Tensor]) -> Tensor:
+        """One region embedding per grounding box.
+
+        A box that the host's assigner gave positive locations (read from a
+        ``SamplingResult`` in the recorded targets: RTMDet) is the mean of
+        their branch embeddings, re-normalised; any other box (an ignored
+        one, one without positives, or a host that records no
+        ``SamplingResult``: YOLOX, YOLO11) is embedded at the location of
+        its centre on the level where it spans about
+        :attr:`grounding_box_strides` strides.
+
+        Args:
+            cls_feats (Sequence[Tensor]): per level (B, Cf, H_l, W_l).
+            records (list[tuple]): per image, the recorded stock targets.
+            boxes (Sequence[Tensor]): per image (n_i, 4) boxes, input frame.
+            det_index (Sequence[Tensor]): per image (n_i,), each box's index
+                in the detection targets or -1.
+
+        Returns:
+            Tensor: (sum n_i, D) L2-normalised, boxes in image order.
+        """
+        feats = self.flatten_levels(cls_feats)  # (B, N, Cf)
+        B, N, Cf = feats.shape
+        sizes = [f.shape[-2:] for f in cls_feats]
+        starts = torch.tensor([0] + [h * w for h, w in sizes]).cumsum(0)
+        strides = [float(s[0]) for s in self.prior_generator.strides]
+        locs, owner = [], []
+        n_regions = 0
+        for b in range(B):
+            sr = [r for r in records[b] if isinstance(r, SamplingResult)]                 if b < len(records) else []
+            for j, box in enumerate(boxes[b]):
+                k = int(det_index[b][j])
+                pos = sr[0].pos_inds[sr[0].pos_assigned_gt_inds == k]                     if sr and k >= 0 else feats.new_zeros(0).long()
+                if not len(pos):
+                    pos = self._box_centre_location(box, sizes, starts,
+                                                    strides)
+                locs.append(pos + b * N)
+                owner.append(torch.full_like(pos, n_regions))
+                n_regions += 1
+        if not n_regions:
+            return feats.new_zeros(0, self.text_bank.embed_dim)
+        locs, owner = torch.cat(locs), torch.cat(owner)
+        emb = self.branch.embed_rows(feats.reshape(B * N, Cf)[locs])
+        regions = emb.new_zeros(n_regions, emb.shape[1]).index_add(
+            0, owner, emb)
+        return torch.nn.functional.normalize(regions, dim=-1)
+
+    def _box_centre_location(self, box: Tensor, sizes: list, starts: Tensor,
+                             strides: List[float]) -> Tensor:
+        """The flat location (1,) of ``box``'s centre on its level."""
+        x1, y1, x2, y2 = [float(v) for v in box]
+        side = max((x2 - x1) * (y2 - y1), 1e-6)**0.5
+        level = min(range(len(strides)), key=lambda i: abs(
+            math.log2(side / strides[i] / self.grounding_box_strides)))
+        h, w = sizes[level]
+        s = strides[level]
+        iy = min(max(int((y1 + y2) / 2 // s), 0), h - 1)
+        ix = min(max(int((x1 + x2) / 2 // s), 0), w - 1)
+        return box.new_tensor([int(starts[level]) + iy * w + ix]).long()
 
     # ------------------------------------------------------------------
     # inference

@@ -13,6 +13,7 @@ from mmdet.structures.bbox import bbox2roi
 from mmdet.utils import InstanceList
 from ..layers.score_fusion import check_vocabulary_scoring
 from ..utils.captions import caption_phrase_batch
+from ..utils.grounding import grounding_phrase_targets
 
 __all__ = ['ClipJointRoIHead']
 
@@ -85,6 +86,36 @@ class ClipJointRoIHead(StandardRoIHead):
         bbox_results.update(loss_bbox=losses)
         return bbox_results
 
+    def word_region_embeddings(self, x: Tuple[Tensor], boxes: List[Tensor],
+                               batch: str) -> Tensor:
+        """Branch embeddings of boxes for the word-region losses.
+
+        No detection loss bounds the branch's gradient on these rows: the
+        fork passes it unbounded here.
+
+        Args:
+            x (tuple[Tensor]): Neck outputs.
+            boxes (list[Tensor]): Per image (n_i, 4) boxes.
+            batch (str): What the batch is, for the error message.
+
+        Returns:
+            Tensor: (sum n_i, D) L2-normalised.
+
+        Raises:
+            ValueError: the box head has no ``loss_word_region``.
+        """
+        head = self.bbox_head
+        if head.loss_word_region is None:
+            raise ValueError(
+                f'{batch} reached the bbox head, whose loss_word_region is '
+                'None: configure loss_word_region or train on boxes only.')
+        check_vocabulary_scoring(head, training=True)
+        feats = self.bbox_roi_extractor(
+            x[:self.bbox_roi_extractor.num_inputs], bbox2roi(boxes))
+        if self.with_shared_head:
+            feats = self.shared_head(feats)
+        return head.region_embeddings(feats)
+
     def loss_by_captions(self, x: Tuple[Tensor], rpn_results_list: InstanceList,
                          batch_data_samples: SampleList) -> Dict[str, Tensor]:
         """Word-region alignment loss of a batch of image-caption pairs
@@ -102,22 +133,11 @@ class ClipJointRoIHead(StandardRoIHead):
             dict[str, Tensor]: ``loss_word_region``.
         """
         head = self.bbox_head
-        if head.loss_word_region is None:
-            raise ValueError(
-                'a caption batch (samples with metainfo["phrases"]) reached '
-                'the bbox head, whose loss_word_region is None: configure '
-                'loss_word_region or train on boxes only.')
-        check_vocabulary_scoring(head, training=True)
         K = head.caption_topk
         proposals = [r.bboxes[:K].detach() for r in rpn_results_list]
         counts = [len(p) for p in proposals]
-        feats = self.bbox_roi_extractor(
-            x[:self.bbox_roi_extractor.num_inputs], bbox2roi(proposals))
-        if self.with_shared_head:
-            feats = self.shared_head(feats)
-        # no detection loss on caption images to bound the branch's
-        # gradient by: the fork passes it unbounded here
-        emb = head.region_embeddings(feats)  # (sum n, D)
+        emb = self.word_region_embeddings(
+            x, proposals, 'a caption batch (samples with metainfo["phrases"])')
         B, D = len(proposals), emb.size(-1)
         regions = emb.new_zeros(B, K, D)
         region_mask = torch.zeros(B, K, dtype=torch.bool, device=emb.device)
@@ -128,3 +148,31 @@ class ClipJointRoIHead(StandardRoIHead):
             head.text_bank, batch_data_samples, regions)
         return dict(loss_word_region=head.loss_word_region(
             regions, region_mask, phrase_emb, phrase_mask))
+
+    def loss_by_grounding(self, x: Tuple[Tensor],
+                          batch_data_samples: SampleList
+                          ) -> Dict[str, Tensor]:
+        """``loss_grounding`` of a grounding batch: each box is its own RoI
+        (the KNOWN region of its phrase), embedded by the box head's branch
+        and contrasted with the batch's phrases
+        (:meth:`WordRegionAlignmentLoss.grounded`). The detection losses on
+        the same boxes are the stock ones (:class:`HybridFasterRCNN`).
+
+        Args:
+            x (tuple[Tensor]): Neck outputs.
+            batch_data_samples (list[:obj:`DetDataSample`]): Grounding
+                samples (``gt_instances.bboxes`` (n_i, 4),
+                ``gt_instances.labels`` = phrase indices,
+                ``metainfo['phrases']``).
+
+        Returns:
+            dict[str, Tensor]: ``loss_grounding``.
+        """
+        head = self.bbox_head
+        regions = self.word_region_embeddings(
+            x, [s.gt_instances.bboxes for s in batch_data_samples],
+            'a grounding batch (samples with metainfo["phrase_labels"])')
+        phrases, targets = grounding_phrase_targets(
+            head.text_bank, batch_data_samples, regions)
+        return dict(loss_grounding=head.loss_word_region.grounded(
+            regions, torch.cat(targets), phrases))

@@ -3,6 +3,8 @@ from .clip_text import (DEFAULT_TEMPLATES, ENSEMBLE_TEMPLATES,
                         build_clip_model, encode_class_names,
                         load_embeddings_file, save_embeddings_file)
 from .captions import build_word_region_loss, caption_phrase_batch
+from .grounding import (SAMPLE_KINDS, grounding_detection_samples,
+                        grounding_phrase_targets, sample_kind)
 from .dist import all_gather_with_grad, reduce_mean_factor
 from .vocabularies import (load_vocabulary, names_in_no_vocabulary,
                            vocabulary_embeddings, vocabulary_names)
@@ -14,5 +16,6 @@ __all__ = [
     'all_gather_with_grad', 'reduce_mean_factor', 'convert_yolo11_state_dict', 'yolo11_arch_of',
     'load_vocabulary', 'vocabulary_embeddings', 'vocabulary_names',
     'names_in_no_vocabulary',
-    'build_word_region_loss', 'caption_phrase_batch'
+    'build_word_region_loss', 'caption_phrase_batch', 'SAMPLE_KINDS',
+    'sample_kind', 'grounding_detection_samples', 'grounding_phrase_targets'
 ]
