@@ -162,6 +162,41 @@ def test_one_stage_regions_are_the_assigned_positives():
         torch.testing.assert_close(seen['regions'][1], centre)
 
 
+@pytest.mark.parametrize('folder, name', [
+    ('clipjoint_yolox', 'clipjoint-yolox_s_8xb8-300e_coco.py'),
+    ('clipjoint_yolo11', 'clipjoint-yolo11_n_8xb16-600e_coco.py'),
+])
+def test_hosts_without_sampling_results_use_box_centres(folder, name):
+    """YOLOX / YOLO11 record no SamplingResult: every box is embedded at
+    its centre on the level where it spans ~5 strides."""
+    model = Config.fromfile(osp.join(ROOT, 'configs', folder, name)).model
+    cfg = copy.deepcopy(model.bbox_head)
+    bank = Config.fromfile(THREE_WAY).model.bbox_head
+    cfg.update(train_cfg=model.train_cfg, test_cfg=model.test_cfg,
+               num_classes=len(bank.text_bank.class_names),
+               text_bank=bank.text_bank,
+               loss_word_region=bank.loss_word_region)
+    torch.manual_seed(0)
+    head = MODELS.build(cfg)
+    head.init_weights()
+    head.train()
+    seen = {}
+    _spy(head.loss_word_region, seen)
+    ch = cfg.in_channels
+    chs = ch if isinstance(ch, (list, tuple)) else [ch] * 3
+    x = tuple(torch.randn(2, c, 64 // s, 64 // s)
+              for c, s in zip(chs, (8, 16, 32)))
+    losses = head.loss_by_grounding(x, _grounding_samples())
+    assert torch.isfinite(losses['loss_grounding'])
+    assert 'loss_contrast' in losses and 'loss_bbox' in losses
+    with torch.no_grad():
+        feats = head.flatten_levels(head(x)[-1])
+        # box 0 (4, 4, 40, 30): ~31 px -> stride 8, centre (22, 17) ->
+        # row 2, column 2 of the 8 x 8 grid
+        want = head.branch.embed_rows(feats[0, 2 * 8 + 2][None])[0]
+    torch.testing.assert_close(seen['regions'][0], want)
+
+
 def test_two_stage_grounding_batch():
     cfg = copy.deepcopy(Config.fromfile(FRCNN_HYBRID).model)
     cfg.backbone.depth = 18  # ResNet-18 widths
