@@ -564,10 +564,12 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
         locs, owner = [], []
         n_regions = 0
         for b in range(B):
-            sr = [r for r in records[b] if isinstance(r, SamplingResult)]                 if b < len(records) else []
+            sr = [r for r in records[b] if isinstance(r, SamplingResult)] \
+                if b < len(records) else []
             for j, box in enumerate(boxes[b]):
                 k = int(det_index[b][j])
-                pos = sr[0].pos_inds[sr[0].pos_assigned_gt_inds == k]                     if sr and k >= 0 else feats.new_zeros(0).long()
+                pos = sr[0].pos_inds[sr[0].pos_assigned_gt_inds == k] \
+                    if sr and k >= 0 else feats.new_zeros(0).long()
                 if not len(pos):
                     pos = self._box_centre_location(box, sizes, starts,
                                                     strides)
