@@ -15,7 +15,7 @@ first check every COCO-format annotation file of the loop's dataloader with
 per file -- for runners whose model has a ClipJoint text bank and nothing
 else: other runs are untouched. :class:`TextBankInitHook` repeats the check
 in ``before_run`` for loops built some other way (already-built
-dataloaders), and ``TextBankInitHook(check_data=False)`` turns both off.
+dataloaders, a ``Runner`` built without its config), and ``TextBankInitHook(check_data=False)`` turns both off.
 
 The same three builders remember the loops each runner has built, so that
 hooks can ask which loops a run uses (:func:`run_loops`) without touching
@@ -40,10 +40,10 @@ __all__ = [
 _CHECKED: 'weakref.WeakKeyDictionary' = weakref.WeakKeyDictionary()
 #: runner -> {split: weak reference to the loop it built}
 _BUILT: 'weakref.WeakKeyDictionary' = weakref.WeakKeyDictionary()
-#: loop builder -> (split, the runner attribute holding its dataloader)
-_LOOPS = dict(build_train_loop=('train', '_train_dataloader'),
-              build_val_loop=('val', '_val_dataloader'),
-              build_test_loop=('test', '_test_dataloader'))
+#: loop builder -> (split, the config key of its dataloader)
+_LOOPS = dict(build_train_loop=('train', 'train_dataloader'),
+              build_val_loop=('val', 'val_dataloader'),
+              build_test_loop=('test', 'test_dataloader'))
 
 
 def _is_coco_type(dataset_type: Any) -> bool:
@@ -150,7 +150,10 @@ def _checked_builder(name: str, split: str, attr: str):
     @functools.wraps(build)
     def checked_build(self, loop):
         if not isinstance(loop, BaseLoop):  # the dataset is built next
-            check_run_data(self, split, getattr(self, attr, None))
+            # the run's config says what the dataloader will read (a runner
+            # built without its config: TextBankInitHook checks the built
+            # dataloaders in before_run)
+            check_run_data(self, split, self.cfg.get(attr))
         built = build(self, loop)
         _BUILT.setdefault(self, {})[split] = weakref.ref(built)
         return built

@@ -11,7 +11,8 @@ import textwrap
 
 import pytest
 import torch
-from mmengine.runner import Runner
+from mmengine.config import Config
+from mmengine.runner import Runner, find_latest_checkpoint
 
 from mmdet_clipjoint.engine import AtomicCheckpointHook
 from mmdet_clipjoint.utils.checkpoint_files import (
@@ -37,8 +38,12 @@ def _copy_run(ref, dst, corrupt=()):
 
 
 class _FakeRunner:
+    """What the hook reads of a runner: its work dir and config (auto-resume:
+    ``resume=True`` without ``load_from``)."""
+
     def __init__(self, work_dir):
-        self.work_dir, self._resume, self._load_from = work_dir, True, None
+        self.work_dir = work_dir
+        self.cfg = Config(dict(resume=True, load_from=None))
 
 
 @pytest.mark.parametrize('damage', ['truncated', 'garbage', 'deleted',
@@ -57,9 +62,9 @@ def test_auto_resume_target_skips_incomplete_files(reference_run, tmp_path,
         open(osp.join(wd, 'last_checkpoint'), 'w').close()
     runner = _FakeRunner(wd)
     AtomicCheckpointHook(interval=2, by_epoch=False).before_run(runner)
-    # the newest complete checkpoint
+    # mmengine's auto-resume target is the newest complete checkpoint
     expected = 4 if damage == 'empty_pointer' else 2
-    assert runner._load_from == osp.join(wd, f'iter_{expected}.pth')
+    assert find_latest_checkpoint(wd) == osp.join(wd, f'iter_{expected}.pth')
     if expected == 2:
         assert checkpoint_problem(newest) is not None
 
@@ -68,7 +73,8 @@ def test_intact_pointer_is_left_alone(reference_run, tmp_path):
     wd = _copy_run(reference_run, str(tmp_path / 'wd'))
     runner = _FakeRunner(wd)
     AtomicCheckpointHook(interval=2, by_epoch=False).before_run(runner)
-    assert runner._load_from is None  # mmengine resumes iter_4 itself
+    with open(osp.join(wd, 'last_checkpoint')) as f:
+        assert f.read() == osp.join(wd, 'iter_4.pth')  # untouched
     assert find_latest_complete_checkpoint(wd)[0] == osp.join(wd,
                                                               'iter_4.pth')
 

@@ -6,7 +6,7 @@ import logging
 import os
 import os.path as osp
 
-from mmengine.dist import is_main_process
+from mmengine.dist import barrier, is_main_process
 from mmengine.fileio.backends import LocalBackend
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
@@ -41,8 +41,9 @@ class AtomicCheckpointHook(CheckpointHook):
     * auto-resume (``resume=True`` without ``load_from``) checks the file
       ``last_checkpoint`` points at; if it is missing, truncated or
       unreadable, the newest complete checkpoint of the work dir is resumed
-      instead (with a warning naming what was skipped); if there is none, a
-      clear error says what to do;
+      instead (``last_checkpoint`` is repointed to it, with a warning naming
+      what was skipped); if there is none, a clear error says what to do.
+      The run's ``resume`` / ``load_from`` are read from ``runner.cfg``;
     * leftover ``*.tmp`` files of an interrupted save are removed when
       training starts.
 
@@ -63,7 +64,10 @@ class AtomicCheckpointHook(CheckpointHook):
     def before_run(self, runner) -> None:
         """Point auto-resume at the newest complete checkpoint."""
         super().before_run(runner)
-        if not runner._resume or runner._load_from is not None:
+        # as Runner.load_or_resume decides it, from the run's config (a
+        # runner built without its config does not auto-resume here)
+        cfg = runner.cfg
+        if not cfg.get('resume', False) or cfg.get('load_from') is not None:
             return
         pointer = osp.join(runner.work_dir, 'last_checkpoint')
         if not osp.isfile(pointer):
@@ -86,12 +90,17 @@ class AtomicCheckpointHook(CheckpointHook):
                 'a checkpoint elsewhere with `--resume <file>` (cfg.resume='
                 'True, cfg.load_from=<file>), or delete '
                 f'{pointer} to start training from scratch.')
-        runner._load_from = found
+        # mmengine's auto-resume follows the pointer: repoint it (the main
+        # process writes, atomically; the others wait for it)
+        if is_main_process():
+            atomic_write_text(pointer, found, fsync=self.fsync)
+        barrier()
         print_log(
             f'AtomicCheckpointHook: {latest!r} from {pointer} cannot be '
             f'resumed ({problem}); skipped '
             f'{[(osp.basename(p), why) for p, why in skipped]}; resuming '
-            f'from the newest complete checkpoint {found}.',
+            f'from the newest complete checkpoint {found} ({pointer} now '
+            'names it).',
             logger='current', level=logging.WARNING)
 
     def before_train(self, runner) -> None:
