@@ -17,7 +17,6 @@ Examples:
     python tools/benchmark_speed.py --out /tmp/speed  # + .md and .json
     python tools/benchmark_speed.py --device cuda --img-size 640 --reps 50
 """
-import argparse
 import sys
 
 import mmdet_clipjoint  # noqa: F401
@@ -25,19 +24,19 @@ from mmdet_clipjoint.benchmark.speed import (run_speed_benchmark,
                                              speed_settings)
 from mmdet_clipjoint.benchmark.speed_detectors import (SCORE_MODES,
                                                        SPEED_DETECTORS)
+from mmdet_clipjoint.utils.cli import doc_parser
 
 #: options that are no setting of the run
-_RUN_ARGS = ('quick', 'detectors', 'device', 'threads', 'out')
+_RUN_ARGS = ('preset', 'detectors', 'device', 'threads', 'out')
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__.split('\n')[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = doc_parser(__doc__)
     add, flag = p.add_argument, _flag(p)
-    add('--quick', action='store_true', help='the quick preset (< 2 min on '
-        '2 CPU cores: 128 px, batch 1, Faster R-CNN with ResNet-18 and the '
-        'CPU-test RoI budgets); default: the full one')
+    add('--quick', dest='preset', action='store_const', const='quick',
+        default='full', help='the quick preset (< 2 min on 2 CPU cores: '
+        '128 px, batch 1, Faster R-CNN with ResNet-18 and the CPU-test RoI '
+        'budgets); default: the full one')
     add('--detectors', nargs='+', choices=list(SPEED_DETECTORS),
         help='default: all whose ClipJoint config is shipped')
     add('--device', default='cpu', help='cpu or cuda[:i]')
@@ -79,7 +78,7 @@ def parse_args(argv=None):
     add('--out', help='write <out>.md and <out>.json')
     args = p.parse_args(argv)
     try:  # every option is checked before any work
-        speed_settings(_preset(args), args.device, **_options(args))
+        speed_settings(args.preset, args.device, **_options(args))
     except ValueError as e:
         p.error(str(e))
     return args
@@ -95,10 +94,6 @@ def _flag(p):
     return flag
 
 
-def _preset(args) -> str:
-    return 'quick' if args.quick else 'full'
-
-
 def _options(args) -> dict:
     return {k: v for k, v in vars(args).items()
             if k not in _RUN_ARGS and v is not None}
@@ -112,7 +107,7 @@ def main(argv=None) -> dict:
     command = ' '.join(['python tools/benchmark_speed.py',
                         *(sys.argv[1:] if argv is None else argv)])
     return run_speed_benchmark(
-        _preset(args), detectors=args.detectors, out=args.out,
+        args.preset, detectors=args.detectors, out=args.out,
         device=args.device, threads=args.threads, command=command,
         **_options(args))
 
