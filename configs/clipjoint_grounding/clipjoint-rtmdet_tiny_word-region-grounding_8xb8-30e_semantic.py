@@ -32,6 +32,11 @@ model = dict(
         num_classes=len(classes),
         text_bank=dict(
             class_names=classes,
+            # concept words start from CLIP (issue 26 item 2): LVIS names,
+            # then COCO names, and the words of multi-word names from the
+            # mean of those names' rows; the rest at random
+            phrase_encoder=dict(
+                init_vocabulary=['lvis', 'coco'], init_part_words=True),
             # the LVIS synonyms of these classes (LVIS_SYNONYMS) are words
             # of the concept table too: a phrase without a known word would
             # be left out of the word-region losses

@@ -16,7 +16,7 @@ through one method, ``encode_phrases(phrases)``:
 import hashlib
 import re
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn as nn
@@ -73,11 +73,16 @@ class ConceptWordTable(BaseModule):
         words (Sequence[str]): The W concept words (single tokens of
             letters; lower-cased here; no duplicates, no stopwords).
         embed_dim (int): Width D of the joint space. Defaults to 512.
-        init_vocabulary (str, optional): A shipped CLIP vocabulary,
-            ``'coco'``, ``'lvis'`` or ``'objects365'``
-            (:func:`~mmdet_clipjoint.models.utils.vocabularies.
-            load_vocabulary`), to initialise the words it names. Needs
-            ``embed_dim=512``. Defaults to None (all random).
+        init_vocabulary (str | Sequence[str], optional): Shipped CLIP
+            vocabularies, ``'coco'``, ``'lvis'`` or ``'objects365'`` (a
+            list: in order of preference), to initialise the words they
+            name (:func:`~mmdet_clipjoint.models.utils.vocabularies.
+            vocabulary_word_rows`). Needs ``embed_dim=512``. Defaults to
+            None (all random).
+        init_part_words (bool): With ``init_vocabulary``, also start a
+            word that is no class name but a word of multi-word names
+            (``'teddy'``) from the mean of those names' CLIP rows.
+            Defaults to False.
         learnable (bool): Train the table. Defaults to True.
         stopwords (Sequence[str], optional): Words dropped when
             tokenizing. Defaults to :data:`DEFAULT_STOPWORDS`.
@@ -91,7 +96,9 @@ class ConceptWordTable(BaseModule):
     def __init__(self,
                  words: Sequence[str],
                  embed_dim: int = 512,
-                 init_vocabulary: Optional[str] = None,
+                 init_vocabulary: Optional[Union[str,
+                                                 Sequence[str]]] = None,
+                 init_part_words: bool = False,
                  learnable: bool = True,
                  stopwords: Optional[Sequence[str]] = None,
                  unknown: str = 'raise',
@@ -106,9 +113,16 @@ class ConceptWordTable(BaseModule):
         if unknown not in _UNKNOWN:
             raise ValueError(f'unknown={unknown!r}; choose one of '
                              f'{_UNKNOWN}.')
+        if isinstance(init_vocabulary, str):
+            init_vocabulary = [init_vocabulary]
         if init_vocabulary is not None:
+            init_vocabulary = list(init_vocabulary)
             from ..utils.vocabularies import _canonical
-            _canonical(init_vocabulary)  # a clear error for an unknown name
+            for vocab in init_vocabulary:  # a clear error for unknown names
+                _canonical(vocab)
+            if not init_vocabulary:
+                raise ValueError('init_vocabulary=[] names no vocabulary: '
+                                 'give one or more, or None.')
             if embed_dim != 512:
                 raise ValueError(
                     f'init_vocabulary={init_vocabulary!r} holds CLIP '
@@ -120,6 +134,7 @@ class ConceptWordTable(BaseModule):
             (w.lower() for w in stopwords))
         self.embed_dim = int(embed_dim)
         self.init_vocabulary = init_vocabulary
+        self.init_part_words = bool(init_part_words)
         self.unknown = unknown
         self.seed = int(seed)
         #: the concept vocabulary, row i of ``weight`` for word i
@@ -180,21 +195,21 @@ class ConceptWordTable(BaseModule):
         rows = F.normalize(
             torch.randn(len(words), self.embed_dim, generator=gen), dim=-1)
         n_vocab = 0
+        src = ''
         if self.init_vocabulary is not None:
-            from ..utils.vocabularies import load_vocabulary
-            names, emb = load_vocabulary(self.init_vocabulary)
-            index: Dict[str, int] = {}
-            for i, n in enumerate(names):
-                for key in (n.lower(), n.lower().replace('_', ' ')):
-                    index.setdefault(key, i)
+            from ..utils.vocabularies import vocabulary_word_rows
+            found, sources = vocabulary_word_rows(words, self.init_vocabulary,
+                                                  self.init_part_words)
             for r, w in enumerate(words):
-                if w in index:
-                    rows[r] = emb[index[w]]
-                    n_vocab += 1
-            src = (f'{n_vocab} from the shipped {self.init_vocabulary!r} '
-                   'CLIP ViT-B/32 vocabulary, ')
-        else:
-            src = ''
+                if w in found:
+                    rows[r] = found[w]
+            n_vocab = len(found)
+            n_part = sum(s.startswith('mean') for s in sources.values())
+            vocabs = ' / '.join(repr(v) for v in self.init_vocabulary)
+            src = (f'{n_vocab - n_part} from the shipped {vocabs} CLIP '
+                   'ViT-B/32 vocabulary (class names), ' +
+                   (f'{n_part} as the mean of the rows of the multi-word '
+                    'names they are part of, ' if n_part else ''))
         print_log(
             f'ConceptWordTable: {len(words)} word vectors initialised: '
             f'{src}{len(words) - n_vocab} at random (seed={self.seed}; '
@@ -370,7 +385,8 @@ class ConceptWordTable(BaseModule):
 
     def extra_repr(self) -> str:
         return (f'num_words={self.num_words}, embed_dim={self.embed_dim}, '
-                f'init_vocabulary={self.init_vocabulary!r}')
+                f'init_vocabulary={self.init_vocabulary!r}, '
+                f'init_part_words={self.init_part_words}')
 
 
 @MODELS.register_module()

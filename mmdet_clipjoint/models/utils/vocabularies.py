@@ -20,7 +20,7 @@ from torch import Tensor
 
 __all__ = [
     'VOCABULARIES', 'VOCABULARY_DIR', 'vocabulary_names', 'load_vocabulary',
-    'vocabulary_embeddings', 'names_in_no_vocabulary'
+    'vocabulary_embeddings', 'names_in_no_vocabulary', 'vocabulary_word_rows'
 ]
 
 VOCABULARY_DIR = osp.join(
@@ -190,3 +190,64 @@ def names_in_no_vocabulary(class_names: Sequence[str]) -> Tuple[str, ...]:
         known.update(n.replace('_', ' ') for n in names)
     return tuple(c for c in class_names
                  if c not in known and VOC_TO_COCO.get(c) not in known)
+
+
+def _name_words(name: str) -> Tuple[str, ...]:
+    """The words of a class name, lower-cased, without a parenthesised
+    qualifier (LVIS ``bow_(weapon)`` -> ``('bow', )``, ``traffic_light`` ->
+    ``('traffic', 'light')``)."""
+    import re
+    text = re.sub(r'\(.*?\)', ' ', name.lower().replace('_', ' '))
+    return tuple(re.findall(r'[^\W\d_]+', text))
+
+
+def vocabulary_word_rows(
+        words: Sequence[str],
+        vocabularies: Sequence[str],
+        part_words: bool = False) -> Tuple[Dict[str, Tensor], Dict[str, str]]:
+    """CLIP starts of concept words from the shipped vocabularies.
+
+    A word that *is* a class name of one of ``vocabularies`` (compared
+    case-insensitively, ``'_'`` read as a space; the first vocabulary that
+    has it wins) gets that name's CLIP text embedding. With ``part_words``,
+    a word that is no name but a word of multi-word names (``'teddy'`` of
+    ``teddy_bear``, ``'light'`` of ``traffic_light`` and ``light_bulb``)
+    gets the L2-normalised mean of those names' embeddings: an estimate of
+    the word from the contexts CLIP saw it in, not the CLIP embedding of
+    the word itself (no text encoder offline).
+
+    Args:
+        words (Sequence[str]): Lower-case single words.
+        vocabularies (Sequence[str]): Shipped vocabularies in order of
+            preference, e.g. ``('lvis', 'coco')``.
+        part_words (bool): Also start the words of multi-word names.
+
+    Returns:
+        tuple[dict, dict]: ``{word: (512,) unit row}`` for the words found,
+        and ``{word: where from}`` (``'lvis name'`` or ``'mean of 3 lvis /
+        coco names'``).
+    """
+    rows: Dict[str, Tensor] = {}
+    sources: Dict[str, str] = {}
+    wanted = set(words)
+    parts: Dict[str, list] = {}
+    for vocab in vocabularies:
+        names, emb = load_vocabulary(vocab)
+        for i, name in enumerate(names):
+            key = name.lower()
+            for k in {key, key.replace('_', ' ')}:
+                if k in wanted and k not in rows:
+                    rows[k] = emb[i]
+                    sources[k] = f'{_canonical(vocab)} name'
+            toks = _name_words(name)
+            if part_words and len(toks) > 1:
+                for t in set(toks) & wanted:
+                    parts.setdefault(t, []).append((_canonical(vocab), i))
+    for w, hits in parts.items():
+        if w in rows:
+            continue
+        vecs = torch.stack([load_vocabulary(v)[1][i] for v, i in hits])
+        rows[w] = F.normalize(vecs.mean(0), dim=-1)
+        where = ' / '.join(dict.fromkeys(v for v, _ in hits))
+        sources[w] = f'mean of {len(hits)} {where} names'
+    return rows, sources

@@ -258,3 +258,41 @@ def test_clip_encoder_bad_arguments(kw, err, match):
     cfg.update(kw)
     with pytest.raises(err, match=match):
         CLIPPhraseEncoder(**cfg)
+
+
+def test_several_vocabularies_and_part_words(log_lines):
+    """Issue 26 item 2: LVIS names first, then COCO names, and the words of
+    multi-word names from the mean of those names' rows."""
+    from mmdet_clipjoint.models.utils import vocabulary_word_rows
+    words = ['dog', 'teddy', 'traffic', 'brown', 'hair']
+    table = ConceptWordTable(words, init_vocabulary=['lvis', 'coco'],
+                             init_part_words=True)
+    lvis, lemb = load_vocabulary('lvis')
+    lower = [n.lower() for n in lvis]
+    # a name of the first vocabulary: its row exactly
+    torch.testing.assert_close(table.weight[0], lemb[lower.index('dog')],
+                               rtol=0, atol=0)
+    # 'teddy': only in multi-word names (LVIS teddy_bear, COCO teddy bear)
+    rows, sources = vocabulary_word_rows(['teddy'], ['lvis', 'coco'], True)
+    expected = torch.nn.functional.normalize(
+        (lemb[lower.index('teddy_bear')] +
+         load_vocabulary('coco')[1][load_vocabulary('coco')[0].index(
+             'teddy bear')]) / 2, dim=-1)
+    torch.testing.assert_close(table.weight[1], expected)
+    assert sources['teddy'] == 'mean of 2 lvis / coco names'
+    # 'brown' is in no name: random, far from every row
+    row = table.weight[3].detach()
+    assert (lemb @ row).abs().max() < 0.5
+    assert any("from the shipped 'lvis' / 'coco'" in s and 'at random' in s
+               for s in log_lines), log_lines
+    # without part words, 'teddy' and 'traffic' start at random
+    plain = ConceptWordTable(words, init_vocabulary=['lvis', 'coco'])
+    assert (lemb @ plain.weight[1].detach()).abs().max() < 0.5
+    torch.testing.assert_close(plain.weight[0], table.weight[0])
+
+
+def test_vocabulary_list_is_checked():
+    with pytest.raises(ValueError, match='unknown vocabulary'):
+        ConceptWordTable(['dog'], init_vocabulary=['lvis', 'imagenet'])
+    with pytest.raises(ValueError, match='names no vocabulary'):
+        ConceptWordTable(['dog'], init_vocabulary=[])
