@@ -33,7 +33,7 @@ from .stats import format_paired, paired_diff
 
 __all__ = [
     'OPEN_VOCAB_ARMS', 'OPEN_VOCAB_PRESETS', 'prepare_open_vocab_data',
-    'build_open_vocab_cfg', 'run_open_vocab_benchmark',
+    'build_open_vocab_cfg', 'schedule_run_cfg', 'run_open_vocab_benchmark',
     'open_vocab_report'
 ]
 
@@ -146,6 +146,17 @@ def build_open_vocab_cfg(arm: str,
                                ann_file=root + data['val_ann_file'],
                                classwise=True, format_only=False)
     max_iters = det_iters * (2 if hybrid else 1)
+    return schedule_run_cfg(cfg, max_iters, lr, pretrained, seed, work_dir)
+
+
+def schedule_run_cfg(cfg: Config, max_iters: int, lr: float,
+                     pretrained: Optional[str], seed: int,
+                     work_dir: str) -> Config:
+    """What every open-vocabulary benchmark run shares (also
+    :mod:`.lvis_vocab`'s): an iteration schedule (validation at the end,
+    linear warm-up over a quarter, one checkpoint), the AdamW ``lr``, the
+    backbone + neck from ``pretrained`` (None: random), one-thread
+    friendly environment, the seed, ``work_dir`` and quiet logs."""
     cfg.train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters,
                          val_interval=max_iters)
     cfg.val_cfg, cfg.test_cfg = dict(type='ValLoop'), dict(type='TestLoop')

@@ -51,6 +51,17 @@ def _words_digest(words: Sequence[str]) -> int:
                           signed=True)
 
 
+def _derange_rows(rows: Tensor, index: List[int], seed: int) -> None:
+    """Deal ``rows[index]`` out again in place so that no row keeps its
+    own (a cycle through a seeded random order; fewer than 2: unchanged)."""
+    if len(index) < 2:
+        return
+    gen = torch.Generator().manual_seed(int(seed))
+    order = [index[int(i)] for i in torch.randperm(len(index), generator=gen)]
+    old = rows[order].clone()
+    rows[order[1:] + order[:1]] = old
+
+
 @MODELS.register_module()
 class ConceptWordTable(BaseModule):
     """A learnable table of concept-word vectors: the offline phrase encoder.
@@ -90,6 +101,12 @@ class ConceptWordTable(BaseModule):
             table: ``'raise'`` (a ValueError listing them) or ``'ignore'``
             (drop it). A per-call argument overrides it.
         seed (int): Seed of the random rows. Defaults to 0.
+        init_derange (int, optional): The permuted-row control: the rows
+            ``init_vocabulary`` gives the words of ``__init__`` are dealt
+            out again among those words by a derangement seeded by this
+            (every such word gets another word's CLIP row: the same
+            statistics, no meaning); words added later
+            (:meth:`add_words`) get their own rows. Defaults to None.
         init_cfg (dict, optional): Unused, for the BaseModule API.
     """
 
@@ -103,8 +120,13 @@ class ConceptWordTable(BaseModule):
                  stopwords: Optional[Sequence[str]] = None,
                  unknown: str = 'raise',
                  seed: int = 0,
+                 init_derange: Optional[int] = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
+        if init_derange is not None and init_vocabulary is None:
+            raise ValueError('init_derange deals out the rows of '
+                             'init_vocabulary: give init_vocabulary too.')
+        self.init_derange = init_derange
         if isinstance(words, str):
             raise TypeError('ConceptWordTable `words` must be a list of '
                             f'words, got the string {words[:40]!r}.')
@@ -203,11 +225,18 @@ class ConceptWordTable(BaseModule):
             for r, w in enumerate(words):
                 if w in found:
                     rows[r] = found[w]
+            if self.init_derange is not None and start == 0:
+                _derange_rows(rows, [r for r, w in enumerate(words)
+                                     if w in found], self.init_derange)
             n_vocab = len(found)
             n_part = sum(s.startswith('mean') for s in sources.values())
             vocabs = ' / '.join(repr(v) for v in self.init_vocabulary)
             src = (f'{n_vocab - n_part} from the shipped {vocabs} CLIP '
                    'ViT-B/32 vocabulary (class names), ' +
+                   ('DERANGED among these words (the permuted control, '
+                    f'seed {self.init_derange}), '
+                    if self.init_derange is not None and start == 0
+                    else '') +
                    (f'{n_part} as the mean of the rows of the multi-word '
                     'names they are part of, ' if n_part else ''))
         print_log(
@@ -386,7 +415,9 @@ class ConceptWordTable(BaseModule):
     def extra_repr(self) -> str:
         return (f'num_words={self.num_words}, embed_dim={self.embed_dim}, '
                 f'init_vocabulary={self.init_vocabulary!r}, '
-                f'init_part_words={self.init_part_words}')
+                f'init_part_words={self.init_part_words}' +
+                (f', init_derange={self.init_derange}'
+                 if self.init_derange is not None else ''))
 
 
 @MODELS.register_module()
