@@ -667,12 +667,8 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
             logits = torch.logit(probs, eps=1e-6)
         else:
             det = det.reshape(B * N, C)
-            # the logit clamp below lifts every probability to >= 1e-6
-            bound = det.max(-1)[0].clamp(min=1e-6)
-            if score_factors is not None:
-                bound = bound * self.flatten_levels(score_factors).reshape(
-                    B * N).sigmoid()
-            idx = (bound >= score_thr).nonzero().squeeze(1)
+            idx = self._kept(det, score_thr,
+                             score_factors).nonzero().squeeze(1)
             logits = det.new_full((B * N, K), -1e4)  # sigmoid: exactly 0
             if len(idx):
                 x = feats.transpose(1, 2).reshape(B * N, -1)[idx]  # (K, Cf)
@@ -690,6 +686,41 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
             lvl.reshape(B, K, *s.shape[-2:])
             for lvl, s in zip(logits.split(sizes, dim=2), cls_scores)
         ]
+
+    def kept_locations(
+            self,
+            cls_scores: Sequence[Tensor],
+            score_thr: float,
+            score_factors: Optional[Sequence[Tensor]] = None) -> Tensor:
+        """The locations sparse ``clip`` / ``fuse`` scoring embeds: those
+        whose fused score can still reach ``score_thr`` (the bound ``max_c
+        p_det(c)``, times the host's score factor; see
+        :meth:`fuse_mlvl_scores`).
+
+        Args:
+            cls_scores (Sequence[Tensor]): per level (B, C, H_l, W_l)
+                logits.
+            score_thr (float): The post-process's score threshold.
+            score_factors (Sequence[Tensor], optional): per level
+                (B, 1, H_l, W_l) logits of the host's score factor.
+
+        Returns:
+            Tensor: (B * N,) bool over the images' locations, levels
+            concatenated (N = sum of H_l * W_l).
+        """
+        det = self.flatten_levels(cls_scores).sigmoid()  # (B, N, C)
+        return self._kept(det.flatten(0, 1), score_thr, score_factors)
+
+    def _kept(self, det: Tensor, score_thr: float,
+              score_factors: Optional[Sequence[Tensor]]) -> Tensor:
+        """:meth:`kept_locations` of (B * N, C) probabilities."""
+        # the logit clamp of the fused scores lifts every probability to
+        # >= 1e-6
+        bound = det.max(-1)[0].clamp(min=1e-6)
+        if score_factors is not None:
+            bound = bound * self.flatten_levels(score_factors).reshape(
+                -1).sigmoid()
+        return bound >= score_thr
 
     def score_factors(self, stock_outs: tuple) -> Optional[Sequence[Tensor]]:
         """Per level (B, 1, H_l, W_l) logits whose sigmoid the stock
