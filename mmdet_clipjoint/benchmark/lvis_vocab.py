@@ -26,10 +26,11 @@ altogether (a choice: a class that captions mention is "novel", not
 
 Arms (:data:`LVIS_VOCAB_ARMS`): detection batches only (``det``), + caption
 batches, + grounding batches, + both; the concept words frozen at their
-CLIP rows (``*-frozen``) and the permuted-row control (``*-permuted``:
+CLIP rows (``*-frozen``), the permuted-row control (``*-permuted``:
 every CLIP-initialised word starts from another word's row,
 ``ConceptWordTable(init_derange=0)``, in training and -- the same table --
-at test). Every arm has as many detection batches (``det_iters``); the
+at test) and every word at random (``both-random-words``: issue 26 item
+2's control of the CLIP word starts). Every arm has as many detection batches (``det_iters``); the
 hybrid arms add as many batches of each text kind
 (``MultiDataSampler``, 1:1).
 
@@ -114,6 +115,9 @@ LVIS_VOCAB_ARMS: Dict[str, dict] = {
     'both-frozen': dict(data=_ALL, learnable=False, permuted=False),
     'det-permuted': dict(data=('det', ), learnable=True, permuted=True),
     'both-permuted': dict(data=_ALL, learnable=True, permuted=True),
+    # issue 26 item 2's control: every concept word starts at random
+    'both-random-words': dict(data=_ALL, learnable=True, permuted=False,
+                              random_words=True),
 }
 
 #: run sizes. ``det_iters``: detection batches of every arm (a hybrid arm
@@ -277,6 +281,8 @@ def build_lvis_vocab_cfg(arm: str,
     encoder = dict(type='ConceptWordTable', seed=0,
                    init_vocabulary=['lvis', 'coco'], init_part_words=True,
                    learnable=spec['learnable'])
+    if spec.get('random_words'):
+        encoder.update(init_vocabulary=None, init_part_words=False)
     if spec['permuted']:
         encoder['init_derange'] = PERMUTED_SEED
     head = cfg.model.bbox_head
@@ -566,6 +572,7 @@ _PAIRS = [
     (('both', 'both-frozen'), 'learnable vs frozen words (both)'),
     (('both', 'both-permuted'), 'CLIP vs permuted rows (both)'),
     (('det', 'det-permuted'), 'CLIP vs permuted rows (det)'),
+    (('both', 'both-random-words'), 'CLIP vs random word starts (both)'),
 ]
 
 

@@ -161,10 +161,14 @@ def test_arms_configs(lvis_smoke):
     assert len(kinds['both']) == 3
     assert cfg('both').train_cfg.max_iters == 15  # 5 of each kind
     enc = {a: cfg(a).model.bbox_head.text_bank.phrase_encoder
-           for a in ('both', 'both-frozen', 'both-permuted')}
+           for a in ('both', 'both-frozen', 'both-permuted',
+                     'both-random-words')}
     assert enc['both'].learnable and 'init_derange' not in enc['both']
+    assert enc['both'].init_vocabulary == ['lvis', 'coco']
     assert not enc['both-frozen'].learnable
     assert enc['both-permuted'].init_derange == 0
+    assert enc['both-random-words'].init_vocabulary is None
+    assert not enc['both-random-words'].init_part_words
     # every LVIS name's words are concept words (set_vocabulary('lvis'))
     words = set(cfg('det').model.bbox_head.text_bank.extra_words)
     assert {'automobile', 'gorilla', 'kiwi', 'fruit'} <= words
