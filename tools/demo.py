@@ -1,8 +1,12 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """`make demo`: stock vs ClipJoint detector on a generated dataset, on CPU.
 
-1. generates a small synthetic detection dataset (coloured shapes with
-   confusable classes, COCO format);
+1. generates a small detection dataset, COCO format: by default the
+   semantic world (real COCO class names -- vehicles, animals, fruit --
+   drawn as Noto Color Emoji, with clutter and distractors; the ClipJoint
+   text bank starts from the shipped CLIP text embeddings of the names),
+   or with ``--world shapes`` coloured shapes with confusable classes
+   (meaningless names, a random text bank);
 2. trains the stock detector and its ClipJoint twin with the same data,
    schedule and seed, on clean labels and under long tail + 30 % label
    noise (``both``, the setting the method is claimed to help in);
@@ -19,7 +23,7 @@ and the comparison; each run's full output is in its work_dir/console.log
 (``--verbose`` shows it instead).
 
 Usage: python tools/demo.py [--detector rtmdet|frcnn|yolo11] [--iters N]
-       [--settings clean both] [--out outputs/demo]
+       [--settings clean both] [--world semantic|shapes] [--out outputs/demo]
 """
 import argparse
 import json
@@ -39,6 +43,10 @@ from mmdet_clipjoint.utils.config_files import config_file
 from mmdet_clipjoint.utils.console import console_to_file
 from mmdet_clipjoint.visualization import describe_setting, draw_comparison
 
+#: the semantic world's demo classes: three families of COCO names whose
+#: members look alike and sit close in CLIP space
+DEMO_CLASSES = ('car', 'bus', 'truck', 'dog', 'cat', 'horse', 'apple',
+                'banana', 'orange')
 #: training iterations per model when --iters is not given
 DEFAULT_ITERS = dict(rtmdet=300, frcnn=120, yolo11=300)
 #: smallest --img-size the detectors' strides and augmentations handle
@@ -52,6 +60,11 @@ def parse_args(argv=None):
                    choices=list(SETTINGS),
                    help='label settings to train in (default: clean and '
                    'both = long tail + 30 %% label noise)')
+    p.add_argument('--world', default='semantic',
+                   choices=['semantic', 'shapes'],
+                   help='semantic: COCO names drawn as emoji, the text bank '
+                   'from CLIP text (needs the Noto Color Emoji font, '
+                   'installed by make setup); shapes: coloured shapes')
     p.add_argument('--iters', type=positive_int, default=None,
                    help='training iterations per model, >= 1 (default: ' +
                    ', '.join(f'{v} for {k}' for k, v in DEFAULT_ITERS.items())
@@ -147,6 +160,33 @@ def metrics_table(metrics, settings, title):
     return '\n'.join(lines)
 
 
+#: the data's name in the saved configs' names
+_DATA_NAMES = dict(semantic='semantic', shapes='synthetic')
+
+
+def make_demo_data(args):
+    """The demo's dataset (``make_*_dataset``'s dict) under
+    ``<out>/data``, and the ClipJoint text bank's initialisation: the
+    shipped CLIP rows of the COCO names in the semantic world, None (a
+    random bank) for the shapes."""
+    out, size = osp.join(args.out, 'data'), (args.img_size, args.img_size)
+    if args.world == 'shapes':
+        return make_synthetic_dataset(
+            out, args.num_train, args.num_val, size,
+            objects_per_image=(1, 3), seed=args.seed), None
+    from mmdet_clipjoint.datasets import make_semantic_dataset
+    try:
+        data = make_semantic_dataset(
+            out, DEMO_CLASSES, args.num_train, args.num_val, size,
+            objects_per_image=(1, 3), size_range=(0.3, 0.7), distractors=1,
+            seed=args.seed)
+    except FileNotFoundError as e:  # no emoji font
+        raise FileNotFoundError(
+            f'{e} (or run the demo on coloured shapes: --world shapes)'
+        ) from e
+    return data, dict(init_source='vocabulary', vocabulary='coco')
+
+
 def main(argv=None):
     """Run the demo; returns ``metrics`` (``{(setting, method): dict}``),
     ``models`` (of the last setting), ``picture`` (see
@@ -171,12 +211,9 @@ def _run(args, say, log):
     det = args.detector
     iters = args.iters or DEFAULT_ITERS[det]
     total = 2 + 2 * len(args.settings)
-    say(f'[1/{total}] generating {args.num_train}+{args.num_val} synthetic '
-        f'images in {args.out}/data')
-    data = make_synthetic_dataset(
-        osp.join(args.out, 'data'), args.num_train, args.num_val,
-        (args.img_size, args.img_size), objects_per_image=(1, 3),
-        seed=args.seed)
+    say(f'[1/{total}] generating {args.num_train}+{args.num_val} '
+        f'{args.world} images in {args.out}/data')
+    data, text_init = make_demo_data(args)
     models, metrics, inits, configs = {}, {}, set(), {}
     step = 1
     for setting in args.settings:
@@ -186,13 +223,14 @@ def _run(args, say, log):
             cfg = build_experiment_cfg(
                 det, method, data, work_dir, setting,
                 args.seed, img_size=args.img_size, max_iters=iters,
-                batch_size=4 if det == 'frcnn' else 8, lr=LR[det])
+                batch_size=4 if det == 'frcnn' else 8, lr=LR[det],
+                text_init=text_init)
             cfg.default_hooks.logger.interval = max(10, iters // 10)
             cfg.default_hooks.checkpoint.interval = iters
             # saved in work_dir under a name that says what it is
             name = shrunk_config_name(
                 DETECTORS[det][method], cfg,
-                f'synthetic-{setting}-{args.img_size}px')
+                f'{_DATA_NAMES[args.world]}-{setting}-{args.img_size}px')
             cfg = renamed_config(cfg, name)
             configs[(setting, method)] = osp.join(work_dir, name)
             label = ('ClipJoint ' if method == 'clipjoint' else 'stock ') + \
@@ -210,18 +248,19 @@ def _run(args, say, log):
 
     table = metrics_table(
         metrics, args.settings,
-        f'\n=== {DETECTORS[det]["name"]}, synthetic val ({args.num_val} '
+        f'\n=== {DETECTORS[det]["name"]}, {args.world} val ({args.num_val} '
         f'images), {iters} iterations each, seed {args.seed} ===')
     say(table)
+    bench = 'semantic' if args.world == 'semantic' else 'accuracy'
     say('(one seed on a short schedule: seed-to-seed differences are of '
-        'the same size; docs/benchmark_accuracy.md has the paired, '
+        f'the same size; docs/benchmark_{bench}.md has the paired, '
         'multi-seed comparison)')
     with open(osp.join(args.out, 'metrics.json'), 'w') as f:
         json.dump({f'{s}/{m}': v for (s, m), v in metrics.items()}, f,
                   indent=1)
     say(f'ClipJoint text bank initialised from: {"; ".join(sorted(inits))}'
-        ' (the synthetic classes have no shipped CLIP embeddings; see '
-        'docs/faq.md for CLIP initialisation)')
+        + ('' if text_init else ' (the shapes have no CLIP text; see '
+           'docs/faq.md for CLIP initialisation)'))
     thr = ', '.join(f'{m} {t:.2f} ({how})'
                     for m, (t, how) in picture['thresholds'].items())
     say(f'\ndone in {(time.time() - t0) / 60:.1f} min. Outputs:\n'

@@ -75,11 +75,11 @@ def test_saved_config_and_checkpoint_reproduce_the_demo(tiny_demo):
 def test_saved_config_is_named_after_what_it_is(tiny_demo):
     config = tiny_demo['configs'][('clean', 'clipjoint')]
     assert osp.basename(config) == \
-        'clipjoint-rtmdet_tiny_1xb8-2it_synthetic-clean-64px.py'
+        'clipjoint-rtmdet_tiny_1xb8-2it_semantic-clean-64px.py'
     assert osp.isfile(config)
     stock = tiny_demo['configs'][('clean', 'stock')]
     assert osp.basename(stock) == \
-        'rtmdet_tiny_1xb8-2it_synthetic-clean-64px.py'
+        'rtmdet_tiny_1xb8-2it_semantic-clean-64px.py'
     for work_dir in map(osp.dirname, (config, stock)):
         assert not [f for f in _files(work_dir) if f.endswith('_coco.py')]
 
@@ -106,3 +106,27 @@ def test_both_labels_are_explained():
     assert describe_setting('both') == (
         'both = long tail (most / least frequent class 50:1) + 30 % of the '
         'training labels flipped to another class')
+
+
+def test_semantic_world_by_default(tiny_demo):
+    """The demo draws real COCO names as emoji and starts the ClipJoint
+    bank from their shipped CLIP rows."""
+    import json
+    with open(osp.join(tiny_demo['out'], 'data', 'annotations',
+                       'instances_val.json')) as f:
+        names = [c['name'] for c in json.load(f)['categories']]
+    assert names == list(demo.DEMO_CLASSES)
+    bank = [m for m in tiny_demo['models']['clipjoint'].modules()
+            if type(m).__name__ == 'ContrastiveTextBank'][0]
+    assert bank.init_source == 'vocabulary' and bank.vocabulary == 'coco'
+
+
+def test_shapes_world_is_still_there(tmp_path):
+    args = demo.parse_args(['--world', 'shapes', '--num-train', '2',
+                            '--num-val', '1', '--num-show', '1',
+                            '--img-size', '64', '--out', str(tmp_path)])
+    data, text_init = demo.make_demo_data(args)
+    assert text_init is None  # meaningless names: a random bank
+    assert not set(data['classes']) & set(demo.DEMO_CLASSES)
+    assert osp.isfile(osp.join(str(tmp_path), 'data', 'annotations',
+                               'instances_train.json'))

@@ -32,8 +32,10 @@ def test_readme_says_how_long_the_demo_takes_and_how_to_read_it():
             f'images of {args.img_size} px') in flat
     assert f'for {iters} iterations each' in flat
     assert f'iter_{iters}.pth' in flat
-    assert (f'clipjoint-rtmdet_tiny_1xb8-{iters}it_synthetic-both-'
+    data = demo._DATA_NAMES[args.world]
+    assert (f'clipjoint-rtmdet_tiny_1xb8-{iters}it_{data}-both-'
             f'{args.img_size}px.py') in flat
+    assert ', '.join(demo.DEMO_CLASSES[:-1]) in flat
     assert 'as fractions (0-1, the scale mmdet and `mim test` print)' in flat
     assert f'on {args.num_show} validation images' in flat
     # the table of outputs
