@@ -24,8 +24,8 @@ Examples::
 import argparse
 import os.path as osp
 
-from mmdet_clipjoint.utils.cli import (add_run_options, doc_parser, run_main,
-                                       setup_runs)
+from mmdet_clipjoint.utils.cli import (add_run_options, doc_parser,
+                                       print_report, run_main, setup_runs)
 
 __all__ = ['main']
 
@@ -58,9 +58,7 @@ def main(argv=None):
                              quiet=not args.verbose,
                              keep_checkpoints=args.keep_checkpoints)
     md = lvis_vocab_report(records)
-    with open(osp.join(out, 'lvis_vocab.md'), 'w') as f:
-        f.write(md)
-    print('\n' + md + f'\nreport: {osp.join(out, "lvis_vocab.md")}')
+    print_report(md, osp.join(out, 'lvis_vocab.md'))
     return records
 
 

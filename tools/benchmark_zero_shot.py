@@ -22,8 +22,8 @@ Examples::
 import argparse
 import os.path as osp
 
-from mmdet_clipjoint.utils.cli import (add_run_options, doc_parser, run_main,
-                                       setup_runs)
+from mmdet_clipjoint.utils.cli import (add_run_options, doc_parser,
+                                       print_report, run_main, setup_runs)
 
 __all__ = ['main']
 
@@ -63,9 +63,7 @@ def main(argv=None):
                   if r['detector'] == args.detector] if args.supervised \
         else []
     md = zero_shot_report(records, supervised)
-    with open(osp.join(out, 'zeroshot.md'), 'w') as f:
-        f.write(md)
-    print('\n' + md + f'\nreport: {osp.join(out, "zeroshot.md")}')
+    print_report(md, osp.join(out, 'zeroshot.md'))
     return records
 
 

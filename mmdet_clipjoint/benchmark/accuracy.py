@@ -17,6 +17,8 @@ import sys
 import time
 from typing import Callable, List, Optional, Sequence
 
+from ..utils.checkpoint_files import (atomic_write_json,
+                                       remove_checkpoints)
 from ..utils.file_lock import LockTimeout, exclusive_lock
 from .accuracy_report import summarise, write_report
 from .experiments import (CLIPJOINT_VARIANTS, DETECTORS, build_experiment_cfg,
@@ -84,13 +86,6 @@ def stored_runs(out: str, detectors: Sequence[str], preset: dict,
     return runs
 
 
-def _remove_checkpoints(work_dir: str) -> None:
-    for root, _, files in os.walk(work_dir):
-        for f in files:
-            if f.endswith('.pth') or f == 'last_checkpoint':
-                os.remove(osp.join(root, f))
-
-
 def run_one(preset: dict, data: dict, out: str, det: str, method: str,
             setting: str, seed: int, path: str, init: str,
             pretrained: Optional[str], iters: Optional[int] = None,
@@ -132,11 +127,9 @@ def run_one(preset: dict, data: dict, out: str, det: str, method: str,
                curve=res['curve'],
                metrics=res['default'], train_stats=res['train_stats'],
                console_log=res['console_log'])
-    with open(path + '.tmp', 'w') as f:
-        json.dump(rec, f, indent=1)
-    os.replace(path + '.tmp', path)
+    atomic_write_json(path, rec)
     if not keep_checkpoints:
-        _remove_checkpoints(cfg.work_dir)
+        remove_checkpoints(cfg.work_dir)
     return rec
 
 

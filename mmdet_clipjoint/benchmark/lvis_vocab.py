@@ -69,6 +69,8 @@ import numpy as np
 from mmengine.config import Config, ConfigDict
 
 from ..utils.config_files import load_config
+from ..utils.checkpoint_files import (atomic_write_json,
+                                       remove_checkpoints)
 from ..utils.file_lock import LockTimeout, exclusive_lock
 from .open_vocab import _set_size, schedule_run_cfg
 from .stats import format_paired, paired_diff
@@ -231,9 +233,7 @@ def prepare_lvis_vocab_data(out_dir: str, preset: dict) -> dict:
                     train_img_prefix=osp.join('train', 'train/'),
                     val_ann_file=val_ann,
                     val_img_prefix=osp.join('val', 'val/'))
-        with open(stamp + '.tmp', 'w') as f:
-            json.dump(dict(params=params, data=data), f, indent=1)
-        os.replace(stamp + '.tmp', stamp)
+        atomic_write_json(stamp, dict(params=params, data=data))
     return dict(data, data_root=out_dir)
 
 
@@ -538,14 +538,9 @@ def run_lvis_vocab(preset_name: str,
                            seconds=time.time() - t,
                            init='emoji pre-training' if pretrained else
                            'random', groups=groups, **metrics)
-                with open(path + '.tmp', 'w') as f:
-                    json.dump(rec, f, indent=1)
-                os.replace(path + '.tmp', path)
+                atomic_write_json(path, rec)
                 if not keep_checkpoints:
-                    for r, _, files in os.walk(cfg.work_dir):
-                        for fn in files:
-                            if fn.endswith('.pth'):
-                                os.remove(osp.join(r, fn))
+                    remove_checkpoints(cfg.work_dir)
             s = rec['summary']
             log(f'[{name}] AP novel {100 * s["AP_novel"]:.1f}, other '
                 f'{100 * s["AP_other"]:.1f}, base {100 * s["AP_base"]:.1f}; '

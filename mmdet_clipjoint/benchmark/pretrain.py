@@ -38,6 +38,8 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
+from ..utils.checkpoint_files import (atomic_write_json,
+                                       remove_checkpoints)
 from ..utils.file_lock import LockTimeout, exclusive_lock
 
 __all__ = [
@@ -199,9 +201,7 @@ def _source_data(root: str, params: dict) -> dict:
             classes=dparams['classes'], texture=dparams['texture'],
             seed=dparams['data_seed'])
     data = json.loads(json.dumps(data))
-    with open(stamp + '.tmp', 'w') as f:
-        json.dump(dict(params=dparams, data=data), f, indent=1)
-    os.replace(stamp + '.tmp', stamp)
+    atomic_write_json(stamp, dict(params=dparams, data=data))
     return data
 
 
@@ -249,10 +249,7 @@ def _train(detector: str, params: dict, data: dict,
         metrics = evaluate(runner)  # the EMA weights, as trained
     seconds = time.time() - t
     state = extract_trunk_state_dict(runner.model)
-    for root, _, files in os.walk(work_dir):  # keep the logs only
-        for f in files:
-            if f.endswith('.pth') or f == 'last_checkpoint':
-                os.remove(osp.join(root, f))
+    remove_checkpoints(work_dir)  # keep the logs only
     rec = dict(
         val_mAP=metrics.get('coco/bbox_mAP', 0.0),
         val_mAP50=metrics.get('coco/bbox_mAP_50', 0.0),

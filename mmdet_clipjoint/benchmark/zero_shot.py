@@ -28,6 +28,8 @@ import numpy as np
 import torch
 from mmengine.hooks import Hook
 
+from ..utils.checkpoint_files import atomic_write_json, remove_checkpoints
+
 __all__ = [
     'ZERO_SHOT_ARMS', 'novel_classes', 'zero_shot_data', 'zero_shot_rows',
     'run_zero_shot', 'zero_shot_summary', 'zero_shot_report'
@@ -108,9 +110,7 @@ def zero_shot_data(data_dir: str, preset: dict, data: dict) -> dict:
                          train_img_prefix=osp.join(
                              'zeroshot', info['train_img_prefix']),
                          rows=osp.relpath(rows, data_dir))
-            with open(stamp + '.tmp', 'w') as f:
-                json.dump(saved, f, indent=1)
-            os.replace(stamp + '.tmp', stamp)
+            atomic_write_json(stamp, saved)
     return dict(data, classes=base, all_classes=classes, novel=novel,
                 train_ann_file=saved['train_ann_file'],
                 train_img_prefix=saved['train_img_prefix'],
@@ -215,13 +215,8 @@ def run_zero_shot(preset_name: str, out: str, detector: str = 'rtmdet',
                            metrics, zdata['all_classes'], zdata['novel']),
                        base_only_mAP=base['default'].get('coco/bbox_mAP'),
                        metrics=metrics)
-            with open(path + '.tmp', 'w') as f:
-                json.dump(rec, f, indent=1)
-            os.replace(path + '.tmp', path)
-            for root, _, files in os.walk(cfg.work_dir):
-                for f in files:
-                    if f.endswith('.pth'):
-                        os.remove(osp.join(root, f))
+            atomic_write_json(path, rec)
+            remove_checkpoints(cfg.work_dir)
             s = rec['summary']
             log(f'[{name}] AP novel {100 * s["AP_novel"]:.1f}, base '
                 f'{100 * s["AP_base"]:.1f} ({rec["seconds"]:.0f} s)')

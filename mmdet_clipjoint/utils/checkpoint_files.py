@@ -17,7 +17,8 @@ import torch
 
 __all__ = [
     'TMP_SUFFIX', 'atomic_replace', 'atomic_write_text', 'checkpoint_problem',
-    'list_step_checkpoints', 'find_latest_complete_checkpoint'
+    'list_step_checkpoints', 'find_latest_complete_checkpoint',
+    'remove_checkpoints', 'atomic_write_json'
 ]
 
 #: suffix of a checkpoint being written; renamed when complete
@@ -147,3 +148,20 @@ def find_latest_complete_checkpoint(
             return path, skipped
         skipped.append((path, problem))
     return None, skipped
+
+
+def remove_checkpoints(work_dir: str) -> None:
+    """Delete a run's checkpoints (``*.pth`` and ``last_checkpoint``) under
+    ``work_dir``, keeping its logs: what the benchmarks do once a run is
+    evaluated."""
+    for root, _, files in os.walk(work_dir):
+        for f in files:
+            if f.endswith('.pth') or f == 'last_checkpoint':
+                os.remove(osp.join(root, f))
+
+
+def atomic_write_json(path: str, obj) -> None:
+    """Write ``obj`` as indented JSON atomically (a benchmark's run record:
+    a killed process leaves the old file or none, never half of one)."""
+    import json
+    atomic_write_text(path, json.dumps(obj, indent=1))

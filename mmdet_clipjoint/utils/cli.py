@@ -7,7 +7,7 @@ from typing import Callable, Optional
 
 __all__ = [
     'doc_parser', 'add_cfg_options', 'add_run_options', 'setup_runs',
-    'run_main', 'positive_int'
+    'print_report', 'run_main', 'positive_int'
 ]
 
 
@@ -72,6 +72,14 @@ def setup_runs(threads: Optional[int] = None) -> None:
     import mmdet_clipjoint  # noqa: F401
     register_all_modules()
     torch.set_num_threads(threads or min(2, os.cpu_count() or 1))
+
+
+def print_report(md: str, path: str) -> None:
+    """Write a benchmark's markdown report to ``path`` and print it, with
+    where it went."""
+    with open(path, 'w') as f:
+        f.write(md)
+    print('\n' + md + f'\nreport: {path}')
 
 
 def run_main(main: Callable, prog: str) -> None:

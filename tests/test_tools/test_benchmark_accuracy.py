@@ -289,7 +289,9 @@ def test_demo_runs_and_draws(tmp_path):
     assert run_log in proc.stdout and osp.join(out, 'demo.log') in \
         proc.stdout
     assert 'loading annotations into memory' in open(run_log).read()
-    assert 'ClipJoint text bank initialised from: random' in proc.stdout
+    # the semantic world (the demo's default): real names, CLIP text rows
+    assert ('ClipJoint text bank initialised from: the shipped CLIP '
+            "ViT-B/32 text embeddings of the 'coco' vocabulary") in proc.stdout
     from PIL import Image
     img = Image.open(osp.join(out, 'detections_side_by_side.png'))
     # ground truth | stock | ClipJoint, each enlarged to ~360 px
