@@ -26,15 +26,22 @@ def _spread_labels(ax, points, names) -> None:
     y0, y1 = ax.get_ylim()
     x0, x1 = ax.get_xlim()
     gap, near = 0.035 * (y1 - y0), 0.22 * (x1 - x0)
+    # a degenerate axis (all points at one height) still gets a gap that
+    # moves a label: y + gap > y in floating point
+    scale = max(abs(y0), abs(y1), float(np.abs(points[:, 1]).max()), 1e-30)
+    gap = max(gap, 1e-6 * scale) if np.isfinite(gap) else 1e-6 * scale
     placed = []
     for i in np.argsort(points[:, 1]):
         x, y = float(points[i, 0]), float(points[i, 1])
-        moved = True
-        while moved:
+        # a move puts y a gap above one placed label, which then cannot
+        # trigger again: at most len(placed) moves, one pass more to check
+        for _ in range(len(placed) + 1):
             moved = False
             for px, py in placed:
                 if abs(px - x) < near and abs(py - y) < gap:
                     y, moved = py + gap, True
+            if not moved:
+                break
         placed.append((x, y))
         ax.annotate(names[i], (points[i, 0], points[i, 1]),
                     xytext=(x + 0.01 * (x1 - x0), y), textcoords='data',
