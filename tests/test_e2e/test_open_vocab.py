@@ -176,9 +176,14 @@ def test_hybrid_checkpoint_answers_set_vocabulary(hybrid_run):
         rows[idx[n.split()[0]]] + rows[idx[n.split()[1]]] for n in names
     ]), dim=-1)
     torch.testing.assert_close(bank.text_embeddings()[:3], want)
-    img = glob.glob(osp.join(out, 'data', 'val', '*.jpg'))[0]
-    pred = inference_detector(model, img).pred_instances
-    assert len(pred) > 0 and int(pred.labels.max()) < 3
+    # every val image: a 20-iteration model can leave one image without a
+    # valid box (its distances still negative); some image must answer,
+    # and every answer is a name of the new vocabulary
+    preds = [inference_detector(model, img).pred_instances
+             for img in sorted(glob.glob(osp.join(out, 'data', 'val',
+                                                  '*.jpg')))]
+    assert any(len(p) > 0 for p in preds)
+    assert all(int(p.labels.max()) < 3 for p in preds if len(p))
     assert model.dataset_meta['classes'] == names
     with pytest.raises(ValueError, match='purple'):
         set_vocabulary(model, ['purple square'], verbose=False)
