@@ -6,7 +6,10 @@ swaps its text bank for another vocabulary
 (:func:`mmdet_clipjoint.apis.set_vocabulary`: the detector says where an
 object is, the text bank which of the new names it is) and draws the
 detections under the new names. Drawn images go to ``<out-dir>/vis/``,
-predictions (with ``label_names``) to ``<out-dir>/preds/*.json``.
+predictions (with ``label_names``) to ``<out-dir>/preds/*.json``;
+``--sheet FILE.png`` also draws all images side by side at a readable size
+(:func:`mmdet_clipjoint.visualization.draw_prediction_sheet`: small images
+enlarged, each box under its new name and score).
 
 ``--vocabulary`` is a shipped CLIP vocabulary (``coco``, ``lvis``,
 ``objects365``, ``voc``: offline), a text file with one class name per line
@@ -26,9 +29,12 @@ Examples::
     python demo/open_vocab_demo.py demo.jpg CONFIG --weights CKPT \\
         --vocabulary lvis
     python demo/open_vocab_demo.py images/ CONFIG --weights CKPT \\
+        --vocabulary lvis --sheet lvis.png
+    python demo/open_vocab_demo.py images/ CONFIG --weights CKPT \\
         --vocabulary names.txt --clip-pretrained /path/to/ViT-B-32.pt
 """
 import argparse
+import os.path as osp
 from typing import Dict
 
 from mmdet_clipjoint.utils.cli import add_cfg_options, doc_parser, run_main
@@ -58,6 +64,9 @@ def parse_args(argv=None) -> argparse.Namespace:
                    "scores are the bank's softmax over the new names times "
                    "the detector's confidence, and large vocabularies "
                    'spread it thin)')
+    p.add_argument('--sheet', default=None, metavar='FILE.png',
+                   help='also draw the images side by side, enlarged to '
+                   'about 360 px, with the boxes drawn (a picture for docs)')
     p.add_argument('--no-save-vis', action='store_true')
     p.add_argument('--no-save-pred', action='store_true')
     add_cfg_options(p)
@@ -73,7 +82,8 @@ def main(argv=None) -> Dict:
                                       default_score_thr, finish_predictions,
                                       set_vocabulary)
 
-    check_image_input(args.img)  # a folder without images, a non-image
+    # a folder without images, a non-image: clear errors
+    paths = check_image_input(args.img)
     inferencer = build_inferencer(args.config, args.weights, args.device,
                                   args.cfg_options)
     names = set_vocabulary(inferencer, args.vocabulary, args.embeddings,
@@ -86,12 +96,21 @@ def main(argv=None) -> Dict:
         thr = default_score_thr('clip', len(names))
         print(f'drawing boxes with score >= {thr} (the default for '
               f'{len(names)} names; --pred-score-thr changes it)')
-    result = inferencer(args.img, out_dir=args.out_dir,
-                        pred_score_thr=thr,
+    # the sheet needs the images in a known order (a folder's listing by
+    # DetInferencer is unordered)
+    result = inferencer(paths if args.sheet else args.img,
+                        out_dir=args.out_dir, pred_score_thr=thr,
                         no_save_vis=args.no_save_vis,
                         no_save_pred=args.no_save_pred)
     finish_predictions(result, names, thr, args.out_dir,
                        not args.no_save_vis, not args.no_save_pred)
+    if args.sheet:
+        from mmdet_clipjoint.visualization import draw_prediction_sheet
+        draw_prediction_sheet(
+            paths, result['predictions'], thr, args.sheet,
+            title=f'{osp.basename(args.vocabulary)} vocabulary ({len(names)} names), '
+            f'score >= {thr:g}')
+        print(f'sheet of {len(paths)} images: {args.sheet}')
     for i, pred in enumerate(result.get('predictions', [])):
         top = sorted(zip(pred.get('scores', []), pred.get('label_names',
                                                           [])),

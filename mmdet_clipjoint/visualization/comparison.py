@@ -1,6 +1,7 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """Ground truth next to two detectors' predictions, at a readable size, on
-COCO-format validation images (the picture of ``make demo``).
+COCO-format validation images (the picture of ``make demo``), and one
+detector's predictions on a few images (``demo/open_vocab_demo.py --sheet``).
 
 Detectors' scores live on different scales (a ClipJoint head, a stock
 RTMDet trained under label noise, ``clip`` / ``fuse`` scores), so one fixed
@@ -333,3 +334,63 @@ def draw_comparison(models: Dict[str, object],
     ], width)
     Image.fromarray(np.concatenate([caption] + rows, axis=0)).save(out)
     return dict(path=out, thresholds=thresholds, panels=panels)
+
+
+def draw_prediction_sheet(img_paths: Sequence[str],
+                          predictions: Sequence[dict],
+                          thr: float,
+                          out: str,
+                          title: str = '',
+                          panel_size: int = 360,
+                          colour: Tuple[int, int, int] = _COLOURS['clipjoint']
+                          ) -> str:
+    """Images side by side at a readable size (about ``panel_size`` px),
+    each with its predicted boxes scoring at least ``thr`` under their
+    class names (the picture of ``demo/open_vocab_demo.py --sheet``).
+
+    Args:
+        img_paths: The images, in the order of ``predictions``.
+        predictions: ``DetInferencer`` predictions with ``label_names``
+            (:func:`mmdet_clipjoint.apis.finish_predictions` adds them):
+            ``bboxes`` (N, 4) xyxy of the original image, ``scores`` (N, ),
+            ``label_names`` (N, ).
+        thr: Boxes below this score are not drawn; a panel without any says
+            so in its title, with its best score.
+        out: The PNG to write.
+        title: Second title line of every panel (e.g. the vocabulary).
+        panel_size: Target length of a panel's longer side in pixels.
+        colour: Box colour (RGB).
+
+    Returns:
+        str: ``out``.
+    """
+    from PIL import Image
+    if len(img_paths) != len(predictions):
+        raise ValueError(f'{len(img_paths)} images but {len(predictions)} '
+                         'predictions: pass one prediction per image')
+    panels = []
+    for path, pred in zip(img_paths, predictions):
+        with Image.open(path) as im:
+            size = max(im.size)
+        scale = max(1, round(panel_size / size))
+        scores = [float(s) for s in pred.get('scores', [])]
+        names = list(pred.get('label_names', []))
+        if len(names) != len(scores):
+            raise ValueError('a prediction has no label_names: call '
+                             'mmdet_clipjoint.apis.finish_predictions first')
+        keep = [i for i, s in enumerate(scores) if s >= thr]
+        head = osp.basename(path) + (
+            f': {len(keep)} box{"" if len(keep) == 1 else "es"}' if keep else
+            f': no box >= {thr:g} (best {max(scores, default=0):.3f})')
+        panels.append(draw_panel(
+            path, [pred['bboxes'][i] for i in keep], list(range(len(keep))),
+            [scores[i] for i in keep], [names[i] for i in keep],
+            head + (f'\n{title}' if title else ''), scale, colour))
+    height = max(p.shape[0] for p in panels)
+    gap = np.full((height, 6, 3), 255, np.uint8)
+    row = []
+    for p in panels:
+        row += [np.pad(p, ((0, height - p.shape[0]), (0, 0), (0, 0)),
+                       constant_values=255), gap]
+    Image.fromarray(np.concatenate(row[:-1], axis=1)).save(out)
+    return out
