@@ -43,6 +43,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--seeds', nargs='+', type=int, default=None)
     p.add_argument('--pretrain-cache', default=None)
     p.add_argument('--keep-checkpoints', action='store_true')
+    p.add_argument('--report-only', action='store_true',
+                   help='report the finished runs of --out, train nothing')
     add_run_options(p)
     return p.parse_args(argv)
 
@@ -56,7 +58,8 @@ def main(argv=None):
     records = run_lvis_vocab(args.preset, out, args.arms, args.seeds,
                              pretrain_cache=args.pretrain_cache,
                              quiet=not args.verbose,
-                             keep_checkpoints=args.keep_checkpoints)
+                             keep_checkpoints=args.keep_checkpoints,
+                             report_only=args.report_only)
     md = lvis_vocab_report(records)
     print_report(md, osp.join(out, 'lvis_vocab.md'))
     return records

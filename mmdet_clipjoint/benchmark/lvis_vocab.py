@@ -485,17 +485,32 @@ def run_lvis_vocab(preset_name: str,
                    pretrain_cache: Optional[str] = None,
                    quiet: bool = True,
                    keep_checkpoints: bool = False,
+                   report_only: bool = False,
                    log=print) -> List[dict]:
     """Train + evaluate every (seed, arm) of ``out`` not finished yet.
 
     Resumable and shareable: one JSON record per run (``out/runs``,
     written atomically; a finished one is read back), and a lock file per
     run, so that a second worker on the same ``out`` takes the next run.
+    ``report_only``: read the finished records, train nothing (runs still
+    missing are named).
 
     Returns:
         list[dict]: the records of the asked runs that are finished.
     """
     preset = dict(LVIS_VOCAB_PRESETS[preset_name])
+    if report_only:
+        records, missing = [], []
+        for seed in (seeds if seeds is not None else preset['seeds']):
+            for arm in arms:
+                rec = _load(_record_path(out, arm, seed), preset_name,
+                            preset['det_iters'])
+                (records.append(rec) if rec is not None else
+                 missing.append(f'{arm}_s{seed}'))
+        if missing:
+            log(f'{len(missing)} runs not finished in {out}/runs: '
+                f'{", ".join(missing)}')
+        return records
     data = prepare_lvis_vocab_data(osp.join(out, 'data'), preset)
     pretrained = None
     if preset['pretrained']:
@@ -556,7 +571,8 @@ def run_lvis_vocab(preset_name: str,
 
 #: report columns: summary key -> header
 _COLUMNS = {'AP_novel': 'AP novel', 'AP_other': 'AP other (zero-shot)',
-            'AP_base': 'AP base', 'rename_base': 'base renamed'}
+            'AP_base': 'AP base', 'rename_base': 'base renamed',
+            'rename_novel': 'novel renamed'}
 #: paired differences of the report: (a, b) -> what the difference says
 _PAIRS = [
     (('captions', 'det'), 'captions added'),

@@ -198,3 +198,13 @@ def test_tool_smoke_run_writes_records_and_report(lvis_smoke):
     assert '| det | 1 |' in md and '| both-permuted | 1 |' in md
     again = tool.main(argv)
     assert [r['seconds'] for r in again] == [r['seconds'] for r in recs]
+    # --report-only reads what is finished and trains nothing: a missing
+    # run is named, not trained
+    logs = []
+    from mmdet_clipjoint.benchmark.lvis_vocab import run_lvis_vocab
+    only = run_lvis_vocab('smoke', out, ['det', 'both', 'both-permuted'],
+                          report_only=True, log=logs.append)
+    assert [r['arm'] for r in only] == ['det', 'both-permuted']
+    assert not osp.exists(osp.join(out, 'runs', 'both_s0.json'))
+    assert any('both_s0' in line for line in logs)
+    assert '| novel renamed |' in md
