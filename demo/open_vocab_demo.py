@@ -106,9 +106,10 @@ def main(argv=None) -> Dict:
                        not args.no_save_vis, not args.no_save_pred)
     if args.sheet:
         from mmdet_clipjoint.visualization import draw_prediction_sheet
+        vocab = osp.basename(args.vocabulary)
         draw_prediction_sheet(
             paths, result['predictions'], thr, args.sheet,
-            title=f'{osp.basename(args.vocabulary)} vocabulary ({len(names)} names), '
+            title=f'{vocab} vocabulary ({len(names)} names), '
             f'score >= {thr:g}')
         print(f'sheet of {len(paths)} images: {args.sheet}')
     for i, pred in enumerate(result.get('predictions', [])):

@@ -573,6 +573,9 @@ def run_lvis_vocab(preset_name: str,
 _COLUMNS = {'AP_novel': 'AP novel', 'AP_other': 'AP other (zero-shot)',
             'AP_base': 'AP base', 'rename_base': 'base renamed',
             'rename_novel': 'novel renamed'}
+#: columns where lower is better (the paired cells count and judge seeds
+#: with fewer renames as ahead)
+_LOWER_BETTER = ('rename_base', 'rename_novel')
 #: paired differences of the report: (a, b) -> what the difference says
 _PAIRS = [
     (('captions', 'det'), 'captions added'),
@@ -615,7 +618,8 @@ def lvis_vocab_report(records: Sequence[dict]) -> str:
         f'({", ".join(r0["groups"]["novel"])}: no training box, named by '
         f'the captions / grounding), other ({len(r0["groups"]["other"])} '
         'LVIS classes never drawn in training). AP x 100, rename rate in '
-        '%.', '',
+        '% (lower is better; paired cells count the seeds with fewer '
+        'renames).', '',
         '| arm | seeds | ' + ' | '.join(_COLUMNS.values()) + ' |',
         '|---|---|' + '---|' * len(_COLUMNS)]
     for arm in arms:
@@ -625,7 +629,8 @@ def lvis_vocab_report(records: Sequence[dict]) -> str:
     for (a, b), what in _PAIRS:
         if a in arms and b in arms:
             rows.append(f'| {a} − {b} ({what}) | ' + ' | '.join(
-                format_paired(paired_diff(vals(a, k), vals(b, k)))
+                format_paired(paired_diff(vals(a, k), vals(b, k)),
+                              lower_is_better=k in _LOWER_BETTER)
                 for k in _COLUMNS) + ' |')
     quad = ('both', 'det', 'both-permuted', 'det-permuted')
     if all(a in arms for a in quad):
@@ -635,7 +640,8 @@ def lvis_vocab_report(records: Sequence[dict]) -> str:
             seeds = set.intersection(*(set(x) for x in v))
             gain = {s: v[0][s] - v[1][s] for s in seeds}
             ctrl = {s: v[2][s] - v[3][s] for s in seeds}
-            cells.append(format_paired(paired_diff(gain, ctrl)))
+            cells.append(format_paired(paired_diff(gain, ctrl),
+                                       lower_is_better=k in _LOWER_BETTER))
         rows.append('| (both − det) − (both-permuted − det-permuted): the '
                     'gain that needs CLIP rows | ' + ' | '.join(cells) + ' |')
     if rows:

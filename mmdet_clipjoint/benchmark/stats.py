@@ -110,7 +110,8 @@ def paired_diff(a_by_seed: Mapping[Hashable, float],
     return out
 
 
-def format_paired(d: Dict, scale: float = 100.0, digits: int = 1) -> str:
+def format_paired(d: Dict, scale: float = 100.0, digits: int = 1,
+                  lower_is_better: bool = False) -> str:
     """One table cell for a :func:`paired_diff` result.
 
     Example: ``'+2.0 [-2.3, +6.3] 3/3 tie'`` (mean, interval, seeds where
@@ -121,13 +122,19 @@ def format_paired(d: Dict, scale: float = 100.0, digits: int = 1) -> str:
         d: Output of :func:`paired_diff`.
         scale: Multiplier of the values (100 for AP in percent).
         digits: Decimals.
+        lower_is_better: For a cost (an error or rename rate): the count is
+            of seeds where ``a < b`` and ``'win'`` / ``'loss'`` swap (a
+            win when the interval lies below 0).
     """
     if d['n'] == 0:
         return 'n/a'
     f = f'{{:+.{digits}f}}'
     head = f.format(scale * d['mean'])
+    wins, verdict = d['wins'], d['verdict']
+    if lower_is_better:
+        wins = sum(x < 0 for x in d['diffs'])
+        verdict = {'win': 'loss', 'loss': 'win'}.get(verdict, verdict)
     if d['n'] == 1:
-        return f'{head} {d["wins"]}/1 (1 seed)'
+        return f'{head} {wins}/1 (1 seed)'
     return (f'{head} [{f.format(scale * d["lo"])}, '
-            f'{f.format(scale * d["hi"])}] {d["wins"]}/{d["n"]} '
-            f'{d["verdict"]}')
+            f'{f.format(scale * d["hi"])}] {wins}/{d["n"]} {verdict}')

@@ -93,3 +93,14 @@ def test_t_table_matches_scipy():
         assert t_quantile(df) == pytest.approx(stats._T975[df - 1],
                                                abs=1e-3)
     assert t_quantile(4, confidence=0.9) == pytest.approx(2.132, abs=1e-3)
+
+
+def test_format_paired_lower_is_better():
+    """For a cost (a rename rate) fewer is ahead: a difference whose
+    interval lies below 0 is a win, and the count is of seeds where a < b."""
+    d = paired_diff({0: 0.1, 1: 0.2, 2: 0.15}, {0: 0.5, 1: 0.6, 2: 0.52})
+    assert d['verdict'] == 'loss' and d['wins'] == 0
+    assert format_paired(d).endswith('0/3 loss')
+    assert format_paired(d, lower_is_better=True).endswith('3/3 win')
+    tie = paired_diff({0: 0.1, 1: 0.5}, {0: 0.2, 1: 0.4})
+    assert format_paired(tie, lower_is_better=True).endswith('1/2 tie')

@@ -42,8 +42,8 @@ def test_open_vocab_demo_bad_vocabulary(trained_clipjoint, tmp_path):
 
 def test_open_vocab_demo_sheet_of_a_folder(trained_clipjoint, tmp_path,
                                            capsys):
-    """``--sheet``: every image of a folder, in name order, enlarged side
-    by side, under the new vocabulary's names."""
+    """``--sheet``: every image of a folder, enlarged side by side, under
+    the new vocabulary's names."""
     import numpy as np
     from PIL import Image
     demo = load_script('demo/open_vocab_demo.py')
