@@ -20,6 +20,10 @@ Examples::
     python tools/benchmark_lvis_vocab.py --preset smoke --out /tmp/lvis
     python tools/benchmark_lvis_vocab.py --preset cpu --threads 1 \\
         --out docs/results/lvis_vocab_cpu
+    # the kept checkpoints scored again, detector confidence ** 0.5 and ** 0
+    python tools/benchmark_lvis_vocab.py --preset cpu --threads 1 \\
+        --out docs/results/lvis_vocab_cpu --arms both \\
+        --rescore-objectness 0.5 0
 """
 import argparse
 import os.path as osp
@@ -45,6 +49,12 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument('--keep-checkpoints', action='store_true')
     p.add_argument('--report-only', action='store_true',
                    help='report the finished runs of --out, train nothing')
+    p.add_argument('--rescore-objectness', nargs='+', type=float,
+                   default=None, metavar='G',
+                   help='train nothing: evaluate the kept checkpoints of '
+                   'the finished runs again with clip scores softmax * '
+                   '(max_c p_det) ** G (the runs used G = 1); writes '
+                   '<out>/lvis_vocab_rescore.md')
     add_run_options(p)
     return p.parse_args(argv)
 
@@ -52,9 +62,17 @@ def parse_args(argv=None) -> argparse.Namespace:
 def main(argv=None):
     args = parse_args(argv)
     setup_runs(args.threads)
-    from mmdet_clipjoint.benchmark.lvis_vocab import (lvis_vocab_report,
-                                                      run_lvis_vocab)
+    from mmdet_clipjoint.benchmark.lvis_vocab import (
+        LVIS_VOCAB_PRESETS, lvis_rescore_report, lvis_vocab_report,
+        rescore_lvis_vocab, run_lvis_vocab)
     out = args.out or f'outputs/lvis_vocab_{args.preset}'
+    if args.rescore_objectness:
+        seeds = args.seeds or LVIS_VOCAB_PRESETS[args.preset]['seeds']
+        records = rescore_lvis_vocab(out, args.arms, seeds,
+                                     args.rescore_objectness)
+        print_report(lvis_rescore_report(records),
+                     osp.join(out, 'lvis_vocab_rescore.md'))
+        return records
     records = run_lvis_vocab(args.preset, out, args.arms, args.seeds,
                              pretrain_cache=args.pretrain_cache,
                              quiet=not args.verbose,

@@ -79,7 +79,7 @@ __all__ = [
     'OTHER_LVIS_EMOJI', 'LVIS_VOCAB_ARMS', 'LVIS_VOCAB_PRESETS',
     'lvis_name', 'prepare_lvis_vocab_data', 'build_lvis_vocab_cfg',
     'predict_lvis', 'lvis_vocab_metrics', 'run_lvis_vocab',
-    'lvis_vocab_report'
+    'lvis_vocab_report', 'rescore_lvis_vocab', 'lvis_rescore_report'
 ]
 
 #: LVIS v1 names (no COCO name, none in SOURCE_EMOJI) -> Noto code point:
@@ -340,15 +340,20 @@ def _train(cfg: Config, quiet: bool, desc: str) -> str:
 
 
 def predict_lvis(cfg: Config, checkpoint: str,
-                 vocabulary='lvis') -> List[dict]:
+                 vocabulary='lvis',
+                 objectness_power: Optional[float] = None) -> List[dict]:
     """Detections of the val split by the trained model asked for the
     names of ``vocabulary`` (``set_vocabulary``): ``image_id``,
-    ``bbox`` (x1, y1, x2, y2, original image), ``score``, ``name``."""
+    ``bbox`` (x1, y1, x2, y2, original image), ``score``, ``name``.
+    ``objectness_power``: the head's exponent of the detector's confidence
+    in the ``clip`` scores (None: the config's, default 1)."""
     import torch
     from mmdet.apis import init_detector
     from mmengine.runner import Runner
     from ..apis import set_vocabulary
     model = init_detector(cfg, checkpoint, device='cpu')
+    if objectness_power is not None:
+        model.bbox_head.objectness_power = objectness_power
     names = set_vocabulary(model, vocabulary, verbose=False)
     loader = Runner.build_dataloader(cfg.test_dataloader)
     dets = []
@@ -658,4 +663,128 @@ def lvis_vocab_report(records: Sequence[dict]) -> str:
                 wrong.update(dict(r['rename']['base']['renamed_to']))
         lines.append(f'| {arm} | ' + ', '.join(
             f'{n} ({c})' for n, c in wrong.most_common(5)) + ' |')
+    return '\n'.join(lines) + '\n'
+
+
+def _rescore_path(out: str, arm: str, seed: int, power: float) -> str:
+    return osp.join(out, 'rescored', f'{arm}_s{seed}_g{power:g}.json')
+
+
+def rescore_lvis_vocab(out: str, arms: Sequence[str], seeds: Sequence[int],
+                       powers: Sequence[float],
+                       log=print) -> List[dict]:
+    """Evaluate the kept checkpoints of finished runs again with other
+    exponents g of the detector's confidence in the ``clip`` scores
+    (``softmax * (max_c p_det) ** g``; the runs' own evaluation is g = 1).
+    A diagnostic of what holds novel AP down: the detector's confidence,
+    trained on base classes only, or the names' softmax.
+
+    One JSON record per (arm, seed, g) in ``<out>/rescored`` (resumable,
+    one lock per record, shareable by two workers); needs the checkpoints
+    (``--keep-checkpoints``): a run without one is skipped with a message.
+
+    Returns:
+        list[dict]: records with ``arm``, ``seed``, ``objectness_power``,
+        ``summary`` (as :func:`lvis_vocab_metrics`); the runs' own records
+        stand for g = 1.
+    """
+    from ..models.layers.score_fusion import check_objectness_power
+    powers = [check_objectness_power(g) for g in powers]
+    records = []
+    for seed in seeds:
+        for arm in arms:
+            run = _record_path(out, arm, seed)
+            if not osp.isfile(run):
+                continue
+            with open(run) as f:
+                base = json.load(f)
+            records.append(dict(arm=arm, seed=seed, objectness_power=1.0,
+                                summary=base['summary']))
+            wd = osp.join(out, 'work_dirs', f'lvis-{arm}_s{seed}')
+            ckpt = osp.join(wd, f'iter_{base["iters"]}.pth')
+            cfgs = [n for n in sorted(os.listdir(wd)) if n.endswith('.py')] \
+                if osp.isdir(wd) else []
+            for g in powers:
+                if float(g) == 1.0:
+                    continue
+                path = _rescore_path(out, arm, seed, g)
+                if osp.isfile(path):
+                    with open(path) as f:
+                        records.append(json.load(f))
+                    continue
+                if not (osp.isfile(ckpt) and cfgs):
+                    log(f'[{arm}_s{seed}] no kept checkpoint ({ckpt}): '
+                        'skipped; train it with --keep-checkpoints to '
+                        'rescore it.')
+                    break
+                os.makedirs(osp.dirname(path), exist_ok=True)
+                try:
+                    with exclusive_lock(path + '.lock', timeout=0):
+                        t = time.time()
+                        cfg = Config.fromfile(osp.join(wd, cfgs[0]))
+                        with open(osp.join(cfg.test_dataloader.dataset.
+                                           data_root, cfg.test_dataloader.
+                                           dataset.ann_file)) as f:
+                            gt = json.load(f)
+                        m = lvis_vocab_metrics(
+                            gt, predict_lvis(cfg, ckpt, objectness_power=g),
+                            base['groups'])
+                        rec = dict(arm=arm, seed=seed,
+                                   objectness_power=float(g),
+                                   checkpoint=ckpt,
+                                   seconds=time.time() - t,
+                                   summary=m['summary'], rename=m['rename'])
+                        atomic_write_json(path, rec)
+                except LockTimeout:
+                    log(f'[{arm}_s{seed} g={g:g}] taken by another worker')
+                    continue
+                s = rec['summary']
+                log(f'[{arm}_s{seed} g={g:g}] AP novel '
+                    f'{100 * s["AP_novel"]:.1f}, base '
+                    f'{100 * s["AP_base"]:.1f} ({rec["seconds"]:.0f} s)')
+                records.append(rec)
+    return records
+
+
+def lvis_rescore_report(records: Sequence[dict]) -> str:
+    """Markdown: per arm and exponent g, mean ± std over seeds of AP
+    (novel, other, base) and the rename rates, and the paired difference
+    (by seed) of each g against g = 1, the runs' own scoring."""
+    if not records:
+        return 'no rescored runs yet\n'
+    by = {(r['arm'], r['seed'], r['objectness_power']): r for r in records}
+    arms = [a for a in LVIS_VOCAB_ARMS if any(k[0] == a for k in by)]
+    powers = sorted({k[2] for k in by}, reverse=True)
+
+    def vals(arm, g, key):
+        return {s: r['summary'][key] for (a, s, p), r in by.items()
+                if a == arm and p == g}
+
+    def ms(v):
+        v = [100 * x for x in v.values() if x == x]
+        return 'n/a' if not v else f'{v[0]:.1f}' if len(v) == 1 else \
+            f'{np.mean(v):.1f} ± {np.std(v):.1f}'
+    lines = ['Exponent g of the detector\'s confidence in the clip scores '
+             '(softmax * (max_c p_det) ** g; g = 1: the runs\' own '
+             'evaluation). AP x 100, rename rate in % (lower is better).',
+             '', '| arm | g | seeds | ' + ' | '.join(_COLUMNS.values()) +
+             ' |', '|---|---|---|' + '---|' * len(_COLUMNS)]
+    rows = []
+    for arm in arms:
+        for g in powers:
+            v = vals(arm, g, 'AP_base')
+            if not v:
+                continue
+            lines.append(f'| {arm} | {g:g} | {len(v)} | ' + ' | '.join(
+                ms(vals(arm, g, k)) for k in _COLUMNS) + ' |')
+            if g != 1.0:
+                rows.append(f'| {arm}: g={g:g} − g=1 | ' + ' | '.join(
+                    format_paired(paired_diff(vals(arm, g, k),
+                                              vals(arm, 1.0, k)),
+                                  lower_is_better=k in _LOWER_BETTER)
+                    for k in _COLUMNS) + ' |')
+    if rows:
+        lines += ['', 'Paired by seed (x 100; 95 % t-interval):', '',
+                  '| difference | ' + ' | '.join(_COLUMNS.values()) + ' |',
+                  '|---|' + '---|' * len(_COLUMNS)] + rows
     return '\n'.join(lines) + '\n'

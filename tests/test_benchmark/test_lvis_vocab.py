@@ -2,7 +2,9 @@
 """LVIS-scale open vocabulary in the semantic world (issue 26 item 3): the
 other-LVIS emoji table, the val / train split, the evaluation against
 1,203 candidate names, the arms' configs and a smoke run of the tool."""
+import glob
 import json
+import os
 import os.path as osp
 
 import numpy as np
@@ -208,3 +210,44 @@ def test_tool_smoke_run_writes_records_and_report(lvis_smoke):
     assert not osp.exists(osp.join(out, 'runs', 'both_s0.json'))
     assert any('both_s0' in line for line in logs)
     assert '| novel renamed |' in md
+
+
+def test_rescore_objectness_evaluates_kept_checkpoints(lvis_smoke, tmp_path):
+    """--rescore-objectness scores a kept checkpoint again with the
+    detector's confidence ** G: one record per G (resumable), a report
+    with the paired difference against G = 1; a run without its
+    checkpoint is named and skipped; a G outside [0, 1] is refused."""
+    import importlib.util
+    from mmdet_clipjoint.benchmark.lvis_vocab import rescore_lvis_vocab
+    out, _ = lvis_smoke
+    mine = str(tmp_path)
+    os.symlink(osp.join(out, 'data'), osp.join(mine, 'data'))
+    spec = importlib.util.spec_from_file_location(
+        'benchmark_lvis_vocab', osp.join(osp.dirname(__file__), '..', '..',
+                                         'tools', 'benchmark_lvis_vocab.py'))
+    tool = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(tool)
+    common = ['--preset', 'smoke', '--out', mine, '--arms', 'det',
+              '--threads', '1']
+    tool.main(common + ['--keep-checkpoints'])
+    recs = tool.main(common + ['--rescore-objectness', '0.5', '0'])
+    assert sorted(r['objectness_power'] for r in recs) == [0.0, 0.5, 1.0]
+    for g in ('0.5', '0'):
+        assert osp.isfile(osp.join(mine, 'rescored', f'det_s0_g{g}.json'))
+    for r in recs:
+        assert set(r['summary']) >= {'AP_novel', 'AP_base', 'rename_base'}
+    md = open(osp.join(mine, 'lvis_vocab_rescore.md')).read()
+    assert '| det | 0.5 | 1 |' in md and '| det: g=0 − g=1 |' in md
+    again = tool.main(common + ['--rescore-objectness', '0.5', '0'])
+    assert [r.get('seconds') for r in again] == \
+        [r.get('seconds') for r in recs]
+    # without its checkpoint a run is named and skipped
+    for ckpt in glob.glob(osp.join(mine, 'work_dirs', '*', '*.pth')):
+        os.remove(ckpt)
+    logs = []
+    skipped = rescore_lvis_vocab(mine, ['det'], [0], [0.25],
+                                 log=logs.append)
+    assert [r['objectness_power'] for r in skipped] == [1.0]
+    assert any('no kept checkpoint' in line for line in logs)
+    with pytest.raises(ValueError, match='objectness_power'):
+        rescore_lvis_vocab(mine, ['det'], [0], [1.5])

@@ -13,7 +13,7 @@ from mmdet.models.utils import multi_apply, unpack_gt_instances
 from mmdet.structures import SampleList
 from mmdet.utils import ConfigType, InstanceList, OptConfigType
 from ..layers.clipjoint_head_mixin import BRANCH_KEYS, ClipJointHeadMixin
-from ..layers.score_fusion import (check_score_mode,
+from ..layers.score_fusion import (check_objectness_power, check_score_mode,
                                     check_vocabulary_scoring, fuse_probs)
 from ..utils.captions import build_word_region_loss, caption_phrase_batch
 from ..utils.grounding import (grounding_detection_samples,
@@ -103,6 +103,7 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
                  neg_pos_ratio: int = 3,
                  score_mode: str = 'det',
                  fuse_alpha: float = 0.5,
+                 objectness_power: float = 1.0,
                  loss_word_region: OptConfigType = None,
                  caption_topk: int = 16,
                  **kwargs) -> None:
@@ -130,6 +131,12 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
                 inference), ``clip`` or ``fuse``.
             fuse_alpha (float): Weight of the contrastive probabilities in
                 ``fuse`` mode.
+            objectness_power (float): Exponent g in [0, 1] of the
+                detector's confidence in the ``clip`` scores,
+                ``softmax(cos / tau) * (max_c p_det(c)) ** g``: 1 (default)
+                the product, 0 the branch's softmax alone. A diagnostic of
+                open-vocabulary scoring (docs/open_vocabulary.md): the
+                detector's confidence is trained on base classes only.
             loss_word_region (dict, optional): Config of a
                 :class:`WordRegionAlignmentLoss`: trains on caption batches
                 (:meth:`loss_by_captions`, DetCLIPv2); needs a text bank
@@ -149,12 +156,23 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
         self.neg_pos_ratio = int(neg_pos_ratio)
         self.score_mode = score_mode
         self.fuse_alpha = fuse_alpha
+        self.objectness_power = objectness_power
         self.loss_word_region = build_word_region_loss(
             loss_word_region, self.text_bank, type(self).__name__,
             caption_topk)
         self.caption_topk = int(caption_topk)
         #: per-image target tuples, filled only inside _record_targets()
         self._target_sink: Optional[List[tuple]] = None
+
+    @property
+    def objectness_power(self) -> float:
+        """Exponent g of the detector's confidence in the ``clip`` scores
+        (:meth:`clip_probs`); an assignment outside [0, 1] raises."""
+        return self._objectness_power
+
+    @objectness_power.setter
+    def objectness_power(self, power: float) -> None:
+        self._objectness_power = check_objectness_power(power)
 
     # ------------------------------------------------------------------
     # weights, label space
@@ -609,13 +627,17 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
                 shape (M, C).
 
         Returns:
-            Tensor: ``softmax_C'(cos / tau) * max_c det_probs``, (M, C'),
+            Tensor: ``softmax_C'(cos / tau) * (max_c det_probs) ** g``,
+            (M, C'), g = :attr:`objectness_power` (default 1),
             C' the bank's classes (C unless ``set_vocabulary`` swapped in
             other names): the branch says which class, the detector whether
             (and how well localised) an object is there.
         """
-        return self.branch.probs(embeds, background=False) * det_probs.max(
-            -1, keepdim=True)[0]
+        conf = det_probs.max(-1, keepdim=True)[0]
+        g = self.objectness_power
+        if g != 1.0:
+            conf = conf.pow(g)
+        return self.branch.probs(embeds, background=False) * conf
 
     def fuse_mlvl_scores(
             self,
@@ -629,7 +651,8 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
         locations whose ``clip`` / ``fuse`` score can still reach
         ``score_thr`` are embedded, batched over the images. Both scores are
         at most ``m = max_c p_det(c)`` at a location (``p_clip(c) <= m``, so
-        ``p_det(c)^(1-a) p_clip(c)^a <= m``), times the host's score factor
+        ``p_det(c)^(1-a) p_clip(c)^a <= m``; ``m ** g`` with
+        :attr:`objectness_power` g < 1), times the host's score factor
         when it multiplies them later (YOLOX's objectness); a location below
         the bound could not pass the post-process's threshold, so it gets a
         score of 0 instead of being embedded, and the detections equal those
@@ -717,6 +740,10 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
         # the logit clamp of the fused scores lifts every probability to
         # >= 1e-6
         bound = det.max(-1)[0].clamp(min=1e-6)
+        g = self.objectness_power
+        if g != 1.0 and self.score_mode != 'det':
+            # p_clip <= m ** g and p_det^(1-a) p_clip^a <= m ** g (m <= 1)
+            bound = bound.pow(g)
         if score_factors is not None:
             bound = bound * self.flatten_levels(score_factors).reshape(
                 -1).sigmoid()

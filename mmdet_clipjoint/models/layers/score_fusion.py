@@ -6,7 +6,8 @@ import torch
 from torch import Tensor
 
 __all__ = [
-    'SCORE_MODES', 'check_score_mode', 'fuse_probs', 'ScoreModeMixin',
+    'SCORE_MODES', 'check_score_mode', 'check_objectness_power',
+    'fuse_probs', 'ScoreModeMixin',
     'set_score_mode', 'check_vocabulary_scoring'
 ]
 
@@ -29,6 +30,18 @@ def check_score_mode(score_mode: str, fuse_alpha: float) -> None:
         raise ValueError(f'fuse_alpha={fuse_alpha!r} must be a number in '
                          '[0, 1] (the weight of the contrastive scores in '
                          'fuse mode).')
+
+
+def check_objectness_power(power: float) -> float:
+    """The exponent of the detector's confidence in dense ``clip`` scores
+    (``softmax * (max_c p_det) ** power``) as a float, or a clear error
+    when it is no number in [0, 1]."""
+    if isinstance(power, bool) or not isinstance(
+            power, (int, float)) or not 0.0 <= power <= 1.0:
+        raise ValueError(f'objectness_power={power!r} must be a number in '
+                         "[0, 1] (1: the detector's confidence times the "
+                         "branch's softmax, 0: the softmax alone).")
+    return float(power)
 
 
 class ScoreModeMixin:

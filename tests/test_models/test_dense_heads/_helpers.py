@@ -303,6 +303,51 @@ class DenseHeadCases:
         assert not calls
         assert (head.flatten_levels(none).sigmoid() == 0).all()
 
+    def test_objectness_power(self):
+        """clip scores are softmax * (max_c p_det) ** g: g = 0 the branch's
+        softmax alone; sparse scoring stays exact for g < 1 (its bound is
+        m ** g, above m); a g outside [0, 1] is refused."""
+        x = feats(self.ch)
+        by_g = {}
+        for g in (1.0, 0.5, 0.0):
+            head = build(self.cfg, score_mode='clip', objectness_power=g)
+            head.eval()
+            with torch.no_grad():
+                outs = head(x)
+                cls_scores, cls_feats = outs[0], outs[-1]
+                factors = outs[2] if self.num_stock_outs == 3 else None
+                head.sparse_fuse = False
+                dense = head.flatten_levels(head.fuse_mlvl_scores(
+                    cls_scores, cls_feats, 0.0, factors)).sigmoid()
+                m = head.flatten_levels(cls_scores).sigmoid().max(-1)[0]
+                feat = torch.cat([f.flatten(2) for f in cls_feats], dim=2)
+                emb = head.branch.embed(feat[..., None]).flatten(2)
+                soft = head.branch.probs(
+                    emb.transpose(1, 2).flatten(0, 1),
+                    background=False).view_as(dense)
+                torch.testing.assert_close(
+                    dense, (soft * m[..., None]**g).clamp(1e-6, 1 - 1e-6),
+                    rtol=1e-4, atol=1e-6)
+                by_g[g] = dense
+                if g == 0.5:
+                    old, bound = m, m**g
+                    if factors is not None:
+                        f = head.flatten_levels(factors)[..., 0].sigmoid()
+                        old, bound = old * f, bound * f
+                    # a threshold between the bounds with m and m ** g for
+                    # many locations: a bound of m would drop them
+                    thr = float(bound.flatten().quantile(0.5))
+                    assert ((old < thr) & (bound >= thr)).any()
+                    head.sparse_fuse = True
+                    sparse = head.flatten_levels(head.fuse_mlvl_scores(
+                        cls_scores, cls_feats, thr, factors)).sigmoid()
+                    keep = bound >= thr
+                    torch.testing.assert_close(sparse[keep], dense[keep])
+        assert not torch.allclose(by_g[1.0], by_g[0.0])
+        for bad in (1.5, -0.1, True, '0.5'):
+            with pytest.raises(ValueError, match='objectness_power'):
+                build(self.cfg, objectness_power=bad)
+
     def test_det_mode_equals_stock_head(self):
         head = build(self.cfg, score_mode='det')
         stock = stock_twin(self.cfg, self.stock_type, head)
