@@ -54,7 +54,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='train nothing: evaluate the kept checkpoints of '
                    'the finished runs again with clip scores softmax * '
                    '(max_c p_det) ** G (the runs used G = 1); writes '
-                   '<out>/lvis_vocab_rescore.md')
+                   '<out>/lvis_vocab_rescore.md (with --report-only: '
+                   'report what is rescored, evaluate nothing)')
     add_run_options(p)
     return p.parse_args(argv)
 
@@ -69,7 +70,8 @@ def main(argv=None):
     if args.rescore_objectness:
         seeds = args.seeds or LVIS_VOCAB_PRESETS[args.preset]['seeds']
         records = rescore_lvis_vocab(out, args.arms, seeds,
-                                     args.rescore_objectness)
+                                     args.rescore_objectness,
+                                     report_only=args.report_only)
         print_report(lvis_rescore_report(records),
                      osp.join(out, 'lvis_vocab_rescore.md'))
         return records

@@ -672,7 +672,7 @@ def _rescore_path(out: str, arm: str, seed: int, power: float) -> str:
 
 def rescore_lvis_vocab(out: str, arms: Sequence[str], seeds: Sequence[int],
                        powers: Sequence[float],
-                       log=print) -> List[dict]:
+                       log=print, report_only: bool = False) -> List[dict]:
     """Evaluate the kept checkpoints of finished runs again with other
     exponents g of the detector's confidence in the ``clip`` scores
     (``softmax * (max_c p_det) ** g``; the runs' own evaluation is g = 1).
@@ -682,6 +682,7 @@ def rescore_lvis_vocab(out: str, arms: Sequence[str], seeds: Sequence[int],
     One JSON record per (arm, seed, g) in ``<out>/rescored`` (resumable,
     one lock per record, shareable by two workers); needs the checkpoints
     (``--keep-checkpoints``): a run without one is skipped with a message.
+    ``report_only``: read the finished records, evaluate nothing.
 
     Returns:
         list[dict]: records with ``arm``, ``seed``, ``objectness_power``,
@@ -711,6 +712,9 @@ def rescore_lvis_vocab(out: str, arms: Sequence[str], seeds: Sequence[int],
                 if osp.isfile(path):
                     with open(path) as f:
                         records.append(json.load(f))
+                    continue
+                if report_only:
+                    log(f'[{arm}_s{seed} g={g:g}] not rescored yet')
                     continue
                 if not (osp.isfile(ckpt) and cfgs):
                     log(f'[{arm}_s{seed}] no kept checkpoint ({ckpt}): '

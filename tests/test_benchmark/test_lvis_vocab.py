@@ -241,6 +241,13 @@ def test_rescore_objectness_evaluates_kept_checkpoints(lvis_smoke, tmp_path):
     again = tool.main(common + ['--rescore-objectness', '0.5', '0'])
     assert [r.get('seconds') for r in again] == \
         [r.get('seconds') for r in recs]
+    # --report-only evaluates nothing: a missing G is named
+    logs = []
+    only = rescore_lvis_vocab(mine, ['det'], [0], [0.5, 0.75],
+                              log=logs.append, report_only=True)
+    assert sorted(r['objectness_power'] for r in only) == [0.5, 1.0]
+    assert any('g=0.75] not rescored' in line for line in logs)
+    assert not osp.exists(osp.join(mine, 'rescored', 'det_s0_g0.75.json'))
     # without its checkpoint a run is named and skipped
     for ckpt in glob.glob(osp.join(mine, 'work_dirs', '*', '*.pth')):
         os.remove(ckpt)
