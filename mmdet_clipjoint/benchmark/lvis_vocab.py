@@ -30,8 +30,11 @@ CLIP rows (``*-frozen``), the permuted-row control (``*-permuted``:
 every CLIP-initialised word starts from another word's row,
 ``ConceptWordTable(init_derange=0)``, in training and -- the same table --
 at test) and every word at random (``both-random-words``: issue 26 item
-2's control of the CLIP word starts). Every arm has as many detection batches (``det_iters``); the
-hybrid arms add as many batches of each text kind
+2's control of the CLIP word starts); ``both-ignore``: the novel
+objects' grounding boxes are ignored by the class loss instead of trained
+as background (``ClipJointRTMDetHead(honour_ignored=True)``; RTMDet's
+assigner reads no ignore boxes). Every arm has as many detection batches
+(``det_iters``); the hybrid arms add as many batches of each text kind
 (``MultiDataSampler``, 1:1).
 
 The text bank is a :class:`PhraseTextBank` whose concept-word table holds
@@ -120,6 +123,10 @@ LVIS_VOCAB_ARMS: Dict[str, dict] = {
     # issue 26 item 2's control: every concept word starts at random
     'both-random-words': dict(data=_ALL, learnable=True, permuted=False,
                               random_words=True),
+    # the novel objects' grounding boxes ignored instead of background in
+    # the class loss (ClipJointRTMDetHead(honour_ignored=True))
+    'both-ignore': dict(data=_ALL, learnable=True, permuted=False,
+                        honour_ignored=True),
 }
 
 #: run sizes. ``det_iters``: detection batches of every arm (a hybrid arm
@@ -286,6 +293,8 @@ def build_lvis_vocab_cfg(arm: str,
     if spec['permuted']:
         encoder['init_derange'] = PERMUTED_SEED
     head = cfg.model.bbox_head
+    if spec.get('honour_ignored'):
+        head.honour_ignored = True
     head.num_classes = len(classes)
     head.text_bank.update(class_names=classes, extra_words=words)
     head.text_bank.phrase_encoder = ConfigDict(encoder)
@@ -592,6 +601,9 @@ _PAIRS = [
     (('both', 'both-permuted'), 'CLIP vs permuted rows (both)'),
     (('det', 'det-permuted'), 'CLIP vs permuted rows (det)'),
     (('both', 'both-random-words'), 'CLIP vs random word starts (both)'),
+    (('both-ignore', 'both'), 'novel grounding boxes ignored, not '
+     'background'),
+    (('both-ignore', 'det'), 'both added, novel boxes ignored'),
 ]
 
 

@@ -171,6 +171,9 @@ def test_arms_configs(lvis_smoke):
     assert enc['both-permuted'].init_derange == 0
     assert enc['both-random-words'].init_vocabulary is None
     assert not enc['both-random-words'].init_part_words
+    # both-ignore: grounding's class-less boxes ignored, not background
+    assert cfg('both-ignore').model.bbox_head.honour_ignored is True
+    assert 'honour_ignored' not in cfg('both').model.bbox_head
     # every LVIS name's words are concept words (set_vocabulary('lvis'))
     words = set(cfg('det').model.bbox_head.text_bank.extra_words)
     assert {'automobile', 'gorilla', 'kiwi', 'fruit'} <= words

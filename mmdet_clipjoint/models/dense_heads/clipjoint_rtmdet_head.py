@@ -1,7 +1,8 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 """RTMDet head (``RTMDetSepBNHead``) with a parallel contrastive branch."""
-from typing import Tuple
+from typing import Optional, Tuple
 
+from mmengine.structures import InstanceData
 from torch import Tensor
 
 from mmdet.models.dense_heads import RTMDetSepBNHead
@@ -29,13 +30,59 @@ class ClipJointRTMDetHead(ClipJointDenseMixin, RTMDetSepBNHead):
     ``forward`` / ``loss_by_feat`` / ``predict_by_feat`` are the mixin's.
 
     Constructor arguments: :meth:`ClipJointDenseMixin.__init__` (the
-    branch's), the rest are passed to :class:`RTMDetSepBNHead`.
+    branch's), ``honour_ignored`` (below), the rest are passed to
+    :class:`RTMDetSepBNHead`.
+
+    ``honour_ignored`` (bool, default False: the stock behaviour): give
+    the ignored instances (``ignored_instances``: crowd boxes, and the
+    boxes of grounding phrases without a class) mmdet's ignore meaning.
+    RTMDet's dynamic soft-label assigner does not read them, so a location
+    inside one is trained as background; with True, a background location
+    whose prior centre lies inside an ignored box gets class-loss weight 0
+    (it is neither a positive nor a negative, nor a mined negative of the
+    branch).
     """
+
+    def __init__(self, *args, honour_ignored: bool = False, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not isinstance(honour_ignored, bool):
+            raise TypeError(f'honour_ignored={honour_ignored!r} must be '
+                            'True or False.')
+        self.honour_ignored = honour_ignored
 
     #: RTMDet's per-image targets are ``(anchors, labels, label_weights,
     #: bbox_targets, assign_metrics, sampling_result)``: the assign
     #: metrics (QFL's soft label) are the quality
     target_fields = (1, 2, 4)
+
+    def _get_targets_single(self,
+                            cls_scores: Tensor,
+                            bbox_preds: Tensor,
+                            flat_anchors: Tensor,
+                            valid_flags: Tensor,
+                            gt_instances: InstanceData,
+                            img_meta: dict,
+                            gt_instances_ignore: Optional[
+                                InstanceData] = None,
+                            unmap_outputs: bool = True) -> tuple:
+        """RTMDet's per-image targets (recorded by the mixin); with
+        :attr:`honour_ignored`, the background priors (N, 4 ``(cx, cy,
+        stride_w, stride_h)``) whose centre lies inside an ignored box get
+        label weight 0 (in place, so the recorded targets agree)."""
+        out = super()._get_targets_single(cls_scores, bbox_preds,
+                                          flat_anchors, valid_flags,
+                                          gt_instances, img_meta,
+                                          gt_instances_ignore, unmap_outputs)
+        if not (self.honour_ignored and gt_instances_ignore is not None
+                and len(gt_instances_ignore) and out[0] is not None):
+            return out
+        anchors, labels, label_weights = out[0], out[1], out[2]
+        boxes = gt_instances_ignore.bboxes  # (K, 4) x1, y1, x2, y2
+        c = anchors[:, None, :2]  # (N, 1, 2)
+        inside = ((c >= boxes[None, :, :2]) &
+                  (c <= boxes[None, :, 2:])).all(-1).any(-1)  # (N,)
+        label_weights[inside & (labels == self.num_classes)] = 0
+        return out
 
     def forward_single(self, x: Tensor, idx: int,
                        bound: bool = True) -> Tuple[Tensor, Tensor, Tensor]:

@@ -106,3 +106,46 @@ def test_dense_normalisation_like_host():
                                (ce[pos] * w).sum() / avg)
     torch.testing.assert_close(losses['loss_clip_ce'],
                                (ce[neg] * w.mean()).sum() / avg)
+
+
+@pytest.mark.parametrize('honour', [False, True])
+def test_honour_ignored_instances(honour):
+    """With honour_ignored, background priors whose centre lies inside an
+    ignored box get class-loss weight 0 (mmdet's ignore meaning, which
+    RTMDet's assigner does not apply); positives and priors outside keep
+    theirs. Off (the default) it is the stock behaviour."""
+    from mmengine.structures import InstanceData
+    head = build(CFG, honour_ignored=honour)
+    head.train()
+    batch = samples([1, 1])
+    box = torch.tensor([[64.0, 64.0, 124.0, 124.0]])
+    for s in batch:
+        s.ignored_instances = InstanceData(bboxes=box,
+                                           labels=torch.zeros(1).long())
+    plain = samples([1, 1])
+    with head._record_targets() as recs:
+        losses = head.loss(feats(CH), batch)
+    with head._record_targets() as ref:
+        ref_losses = head.loss(feats(CH), plain)
+    assert len(recs) == 2
+    for r, p in zip(recs, ref):
+        anchors, labels, weights = r[0], r[1], r[2]
+        c = anchors[:, :2]
+        inside = ((c >= box[0, :2]) & (c <= box[0, 2:])).all(-1)
+        bg = labels == head.num_classes
+        assert (inside & bg).sum() > 10
+        if honour:
+            assert (weights[inside & bg] == 0).all()
+        else:
+            torch.testing.assert_close(weights, p[2])
+        # outside the ignored box, and every positive, as without it
+        torch.testing.assert_close(weights[~inside | ~bg],
+                                   p[2][~inside | ~bg])
+    same = torch.allclose(scalar(losses['loss_cls']),
+                          scalar(ref_losses['loss_cls']))
+    assert same != honour
+
+
+def test_honour_ignored_must_be_bool():
+    with pytest.raises(TypeError, match='honour_ignored'):
+        build(CFG, honour_ignored='yes')
