@@ -36,10 +36,12 @@ __all__ = [
 METHOD_NAMES = dict(stock='stock (CE)', normed='NormedLinear',
                     seesaw='Seesaw', clipjoint='ClipJoint')
 #: the text-bank arms of the semantic presets (the prior's controls: random
-#: and permuted rows; a frozen CLIP bank; centred CLIP rows): ClipJoint with
-#: its learnable CLIP rows is compared with each, paired by seed
+#: and permuted rows; a frozen CLIP bank; centred CLIP rows and their
+#: permuted control): ClipJoint with its learnable CLIP rows is compared
+#: with each, paired by seed
 BANK_ARMS = ('clipjoint-random-text', 'clipjoint-permuted',
-             'clipjoint-frozen-text', 'clipjoint-centred')
+             'clipjoint-frozen-text', 'clipjoint-centred',
+             'clipjoint-centred-permuted')
 #: the fields that identify a run
 RUN_KEY = ('detector', 'method', 'setting', 'seed')
 

@@ -88,6 +88,9 @@ def _clipjoint_variants() -> Dict[str, dict]:
     # of CLIP text, keeps the relative semantics)
     variants['clipjoint-permuted'] = dict(text_rows='permuted')
     variants['clipjoint-centred'] = dict(text_rows='centred')
+    # ... and the centred rows deranged: the centred remedy's control
+    variants['clipjoint-centred-permuted'] = dict(
+        text_rows='centred-permuted')
     return variants
 
 

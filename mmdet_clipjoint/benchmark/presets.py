@@ -402,10 +402,30 @@ def prepare_benchmark_data(data_dir: str, preset: dict) -> dict:
                 return dict(saved['data'], data_root=data_dir)
         return None
 
+    def with_rows(data):
+        # a cache written before a rows kind existed gets the missing files
+        # (cheap, deterministic); the images are not touched
+        from .semantic import TEXT_ROWS, write_text_rows
+        if not semantic or set(data.get('text_rows') or {}) >= set(
+                TEXT_ROWS):
+            return data
+        with exclusive_lock(osp.join(data_dir, 'dataset.lock')):
+            data = cached()
+            data['text_rows'] = {
+                k: osp.relpath(v, data_dir) for k, v in write_text_rows(
+                    data_dir, preset_classes(preset)).items()
+            }
+            with open(stamp + '.tmp', 'w') as f:
+                json.dump(dict(params=params, data=data), f, indent=1)
+            os.replace(stamp + '.tmp', stamp)
+        print(f'[data] wrote the text rows {sorted(data["text_rows"])} '
+              f'into {data_dir}')
+        return data
+
     data = cached()
     if data is not None:
         print(f'[data] reusing the synthetic dataset in {data_dir}')
-        return data
+        return with_rows(data)
     os.makedirs(data_dir, exist_ok=True)
     with exclusive_lock(osp.join(data_dir, 'dataset.lock')):
         data = cached()

@@ -40,7 +40,7 @@ SEMANTIC_CLASSES: Tuple[str, ...] = (
     'apple', 'banana', 'pizza', 'orange', 'carrot')
 
 #: Kinds of control / remedy rows :func:`write_text_rows` can write.
-TEXT_ROWS = ('permuted', 'centred')
+TEXT_ROWS = ('permuted', 'centred', 'centred-permuted')
 
 
 def clip_rows(classes: Sequence[str], vocabulary: str = 'coco'):
@@ -110,16 +110,21 @@ def text_rows(kind: str, classes: Sequence[str], vocabulary: str = 'coco',
 
     Args:
         kind: ``'permuted'`` (class i gets the CLIP row of class
-            ``derangement(C, seed)[i]``) or ``'centred'`` (the row minus the
-            mean of every row of the vocabulary, renormalised).
+            ``derangement(C, seed)[i]``), ``'centred'`` (the row minus the
+            mean of every row of the vocabulary, renormalised) or
+            ``'centred-permuted'`` (the centred rows deranged the same way:
+            the control of the centred remedy -- its geometry, no meaning).
     """
     from ..models.utils.vocabularies import load_vocabulary
     emb = clip_rows(classes, vocabulary)
     if kind == 'permuted':
         return emb[derangement(len(classes), seed)].clone()
-    if kind == 'centred':
+    if kind in ('centred', 'centred-permuted'):
         mean = load_vocabulary(vocabulary)[1].mean(0, keepdim=True)
-        return F.normalize(emb - mean, dim=-1)
+        rows = F.normalize(emb - mean, dim=-1)
+        if kind == 'centred-permuted':
+            rows = rows[derangement(len(classes), seed)].clone()
+        return rows
     raise ValueError(f'unknown text rows {kind!r}; choose from {TEXT_ROWS}')
 
 

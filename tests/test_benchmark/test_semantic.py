@@ -75,6 +75,18 @@ def test_centred_rows_open_the_cone():
         text_rows('shuffled', SEMANTIC_CLASSES)
 
 
+def test_centred_permuted_rows_are_a_derangement_of_the_centred_rows():
+    centred = text_rows('centred', SEMANTIC_CLASSES)
+    rows = text_rows('centred-permuted', SEMANTIC_CLASSES)
+    perm = derangement(15, seed=0)
+    assert (rows @ centred.T).argmax(1).tolist() == perm
+    assert torch.allclose(rows, centred[perm])
+    # the centred geometry is kept: the same pairwise cosines
+    assert torch.allclose(torch.sort((rows @ rows.T).flatten())[0],
+                          torch.sort((centred @ centred.T).flatten())[0],
+                          atol=1e-6)
+
+
 def test_semantic_presets():
     for name in ('semantic-smoke', 'semantic-cpu', 'semantic-cpu-b',
                  'semantic-gpu'):
@@ -140,11 +152,27 @@ def test_text_bank_arms_start_where_they_should(tmp_path):
     centred = bank('clipjoint-centred')
     assert torch.allclose(centred.embeddings.data,
                           text_rows('centred', SEMANTIC_CLASSES), atol=1e-6)
+    centred_perm = bank('clipjoint-centred-permuted')
+    assert torch.allclose(
+        centred_perm.embeddings.data,
+        text_rows('centred', SEMANTIC_CLASSES)[derangement(15, seed=0)],
+        atol=1e-6)
     frozen = bank('clipjoint-frozen-text')
     assert torch.allclose(frozen.embeddings.data, clip, atol=1e-6)
     assert not frozen.embeddings.requires_grad
     random = bank('clipjoint-random-text')
     assert (random.embeddings.data * clip).sum(1).abs().max() < 0.5
+    # a cache written before a rows kind existed gets the missing file
+    stamp = osp.join(data['data_root'], 'dataset.json')
+    with open(stamp) as f:
+        saved = json.load(f)
+    os.remove(osp.join(data['data_root'],
+                       saved['data']['text_rows'].pop('centred-permuted')))
+    with open(stamp, 'w') as f:
+        json.dump(saved, f)
+    again = prepare_benchmark_data(str(tmp_path / 'data'), preset)
+    assert osp.isfile(osp.join(again['data_root'],
+                               again['text_rows']['centred-permuted']))
     # the rows files exist only for the semantic presets' data
     other = dict(data, text_rows={})
     with pytest.raises(ValueError, match="needs the 'permuted' text rows"):
