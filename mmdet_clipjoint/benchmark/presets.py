@@ -184,17 +184,20 @@ PRESETS: Dict[str, dict] = {
     # semantic-cpu --iters 1200 --val-interval 200, one thread): mAP 1.3 /
     # 4.2 / 5.2 / 9.7 / 14.3 / 19.4 after 200 ... 1200 iterations, still
     # rising: 1200 is what the 2-core budget allows, not a plateau (the
-    # GPU preset is for that). Faster R-CNN / YOLO11-n: not yet measured.
+    # GPU preset is for that). Faster R-CNN (learning_curve.py frcnn stock
+    # --preset semantic-cpu --iters 900 --val-interval 150): 13.5 / 25.5 /
+    # 31.2 / 36.8 / 36.3 / 38.4 after 150 ... 900, so 600 (its shoulder).
+    # YOLO11-n: not yet measured.
     'semantic-cpu': dict(
         _SEMANTIC, num_train=1200, num_val=200, img_size=128,
         seeds=[0, 1, 2, 3, 4], settings=['clean', 'imbalanced', 'both'],
-        iters=dict(frcnn=300, rtmdet=1200, yolo11=1200),
+        iters=dict(frcnn=600, rtmdet=1200, yolo11=1200),
         batch=dict(frcnn=4, rtmdet=8, yolo11=8), pretrain=_PT_CPU),
     # the confirmation split: a random rare set and another generator seed
     'semantic-cpu-b': dict(
         _SEMANTIC, num_train=1200, num_val=200, img_size=128,
         seeds=[0, 1, 2, 3, 4], settings=['clean', 'imbalanced', 'both'],
-        iters=dict(frcnn=300, rtmdet=1200, yolo11=1200),
+        iters=dict(frcnn=600, rtmdet=1200, yolo11=1200),
         batch=dict(frcnn=4, rtmdet=8, yolo11=8), pretrain=_PT_CPU,
         rare=None, rare_seed=7, data_seed=2027),
     # plateau-length runs for a GPU: 30 classes at 320 px
