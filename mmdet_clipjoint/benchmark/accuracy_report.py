@@ -29,7 +29,7 @@ from .stats import format_paired, paired_diff
 __all__ = [
     'METHOD_NAMES', 'summarise', 'fmt', 'write_report', 'instances_line',
     'paired_lines', 'methods_of', 'load_runs', 'ablation_table',
-    'BANK_ARMS', 'per_class_table'
+    'BANK_ARMS', 'REMEDY_CONTROLS', 'per_class_table'
 ]
 
 #: how the report names the methods
@@ -42,6 +42,14 @@ METHOD_NAMES = dict(stock='stock (CE)', normed='NormedLinear',
 BANK_ARMS = ('clipjoint-random-text', 'clipjoint-permuted',
              'clipjoint-frozen-text', 'clipjoint-centred',
              'clipjoint-centred-permuted')
+#: remedy arm -> its controls: the same geometry without the meaning (the
+#: remedy's rows deranged among the classes) and no CLIP at all (a random
+#: bank); the remedy minus each, paired by seed, tells whether CLIP's
+#: meaning helps once the geometry is fixed
+REMEDY_CONTROLS = {
+    'clipjoint-centred': ('clipjoint-centred-permuted',
+                          'clipjoint-random-text')
+}
 #: the fields that identify a run
 RUN_KEY = ('detector', 'method', 'setting', 'seed')
 
@@ -193,12 +201,17 @@ def instances_line(runs, data):
 def paired_lines(runs, settings):
     """Each method minus the stock detector, then ClipJoint minus each
     long-tail peer (NormedLinear, Seesaw), paired by seed."""
-    return _minus_lines(runs, settings, 'stock') + _minus_lines(
+    lines = _minus_lines(runs, settings, 'stock') + _minus_lines(
         runs, settings, ('normed', 'seesaw')) + _minus_lines(
             runs, settings, BANK_ARMS, only='clipjoint')
+    for remedy, controls in REMEDY_CONTROLS.items():
+        lines += _minus_lines(
+            runs, settings, controls, only=remedy,
+            title=f'The remedy {remedy} minus its controls')
+    return lines
 
 
-def _minus_lines(runs, settings, reference, only=None):
+def _minus_lines(runs, settings, reference, only=None, title=None):
     """Methods minus ``reference`` (a method, or a tuple of peers that the
     ClipJoint runs are compared with), paired by seed.
 
@@ -206,7 +219,8 @@ def _minus_lines(runs, settings, reference, only=None):
     difference is a sharper comparison than two overlapping mean +- std
     (:func:`mmdet_clipjoint.benchmark.stats.paired_diff`). ``only``: the
     one method compared with a tuple of references (default: every
-    ClipJoint variant).
+    ClipJoint variant). ``title``: the section's heading (default: from
+    ``reference``).
     """
     by_key = {(r['detector'], r['method'], r['setting'], r['seed']):
               r['summary'] for r in runs}
@@ -239,10 +253,10 @@ def _minus_lines(runs, settings, reference, only=None):
                          ' | '.join(cells) + ' |')
     if not lines:
         return []
-    title = ('Minus the stock detector' if reference == 'stock' else
-             'ClipJoint (learnable CLIP rows) minus the other text banks'
-             if reference == BANK_ARMS else
-             'ClipJoint minus the long-tail peers')
+    title = title or (
+        'Minus the stock detector' if reference == 'stock' else
+        'ClipJoint (learnable CLIP rows) minus the other text banks'
+        if reference == BANK_ARMS else 'ClipJoint minus the long-tail peers')
     return [
         '', f'### {title}, paired by seed (x 100)', '',
         'Per cell: mean over seeds of the difference with the same seed, '

@@ -102,6 +102,31 @@ def test_paired_differences_use_the_same_seed():
     assert row[0].count('2/2') == 2
 
 
+def test_the_centred_remedy_is_paired_with_its_controls():
+    def rec(method, seed, m):
+        return dict(detector='rtmdet', method=method, setting='imbalanced',
+                    seed=seed, summary=dict(mAP=m, AP_rare=m))
+
+    runs = [rec('clipjoint-centred', 0, 0.20), rec('clipjoint-centred', 1,
+                                                   0.30),
+            rec('clipjoint-centred-permuted', 0, 0.10),
+            rec('clipjoint-centred-permuted', 1, 0.26),
+            rec('clipjoint-random-text', 0, 0.25)]
+    lines = accuracy_report.paired_lines(runs, ['imbalanced'])
+    head = ('### The remedy clipjoint-centred minus its controls, paired by '
+            'seed (x 100)')
+    assert head in lines
+    rows = lines[lines.index(head) + 6:]
+    # diffs +10 and +4 (x 100): mean +7, t_{0.975,1} * 4.24 / sqrt(2) = 38.1
+    assert rows[0] == ('| RTMDet-tiny | clipjoint-centred − '
+                       'clipjoint-centred-permuted | +7.0 [-31.1, +45.1] '
+                       '2/2 tie | +7.0 [-31.1, +45.1] 2/2 tie |')
+    # one common seed: no interval
+    assert rows[1] == ('| RTMDet-tiny | clipjoint-centred − '
+                       'clipjoint-random-text | -5.0 0/1 (1 seed) | '
+                       '-5.0 0/1 (1 seed) |')
+
+
 def test_paired_ablation_table_pairs_variant_with_both_twins():
     def rec(method, seed, m, fuse=None):
         r = dict(detector='frcnn', method=method, setting='clean', seed=seed,
