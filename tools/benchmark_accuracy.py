@@ -105,14 +105,19 @@ def main(argv=None):
         check_methods(args.methods, args.detectors)
     except ValueError as e:
         sys.exit(str(e))
-    return run_accuracy_benchmark(
-        args.preset, out=args.out, detectors=args.detectors,
-        methods=args.methods, settings=args.settings, seeds=args.seeds,
-        iters=args.iters, pretrained=args.pretrained,
-        pretrain_cache=args.pretrain_cache, report_only=args.report_only,
-        pretrain_only=args.pretrain_only,
-        clip_pretrained=args.clip_pretrained,
-        keep_checkpoints=args.keep_checkpoints, verbose=args.verbose)
+    try:
+        return run_accuracy_benchmark(
+            args.preset, out=args.out, detectors=args.detectors,
+            methods=args.methods, settings=args.settings, seeds=args.seeds,
+            iters=args.iters, pretrained=args.pretrained,
+            pretrain_cache=args.pretrain_cache,
+            report_only=args.report_only, pretrain_only=args.pretrain_only,
+            clip_pretrained=args.clip_pretrained,
+            keep_checkpoints=args.keep_checkpoints, verbose=args.verbose)
+    except (FileNotFoundError, ValueError) as e:
+        if not args.report_only:
+            raise
+        sys.exit(f'error: {e}')
 
 
 if __name__ == '__main__':

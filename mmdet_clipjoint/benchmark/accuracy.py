@@ -202,12 +202,27 @@ def run_accuracy_benchmark(preset_name: str,
     seeds = seeds or preset['seeds']
     settings = settings or preset['settings']
     t0 = time.time()
+    if report_only and not any(
+            n.endswith('.json') for n in os.listdir(osp.join(out, 'runs'))):
+        # before the data and the pre-training: nothing to report
+        raise FileNotFoundError(
+            f'--report-only: no run records in {osp.join(out, "runs")}. '
+            'Run the benchmark without --report-only first, or give --out '
+            'the folder that holds the runs.')
     data = prepare_benchmark_data(osp.join(out, 'data'), preset)
     weights, stamps = _pretrained_starts(
         preset, detectors if use_pt else [], pretrain_cache)
     if report_only:
         runs = stored_runs(out, detectors, preset, iters,
                            weights if use_pt else None)
+        if not runs:
+            raise ValueError(
+                f'--report-only: none of the run records in '
+                f'{osp.join(out, "runs")} is of detectors {list(detectors)} '
+                f'with preset {preset_name!r}\'s schedule'
+                f'{f" (--iters {iters})" if iters else ""} and '
+                'initialisation; give the --preset / --detectors / --iters '
+                'the runs were made with.')
         md = write_report(out, runs, preset_name, preset, time.time() - t0,
                           data, stamps or None)
         log('\n' + md)

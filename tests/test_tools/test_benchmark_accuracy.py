@@ -215,6 +215,16 @@ def test_benchmark_cli_writes_table_and_plot(tmp_path, smoke_cache):
     assert sorted(r['method'] for r in only) == ['clipjoint-no-aux', 'stock']
     assert [r['seconds'] for r in only if r['method'] == 'stock'] == \
         [rec['seconds']]
+    # --report-only with nothing to report: a clear error, nothing trained
+    with pytest.raises(SystemExit, match='no run records in .*empty'):
+        mod['main'](['--preset', 'smoke', '--detectors', 'frcnn',
+                     '--out', osp.join(str(tmp_path), 'empty'),
+                     '--report-only'])
+    assert not osp.exists(osp.join(str(tmp_path), 'empty', 'data'))
+    with pytest.raises(SystemExit, match="none of the run records.*--iters"):
+        mod['main'](['--preset', 'smoke', '--detectors', 'frcnn',
+                     '--iters', '7', '--threads', '1', '--pretrain-cache',
+                     smoke_cache, '--out', out, '--report-only'])
     # the final validation is recorded (the learning curve's last point)
     assert [it for it, _ in rec['curve']] == [1]
     assert mod['main'](['--preset', 'smoke', '--detectors', 'frcnn',
