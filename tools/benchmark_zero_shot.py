@@ -4,13 +4,17 @@
 A quarter of the preset's classes lose their training boxes; the detector
 trains on the others, then every ClipJoint head gets the CLIP rows of all
 classes (``set_vocabulary``) and the full val split is evaluated. Arms: the
-learnable CLIP bank (``clip``), ``frozen``, ``drift`` and the ``permuted``
-control (one derangement of the CLIP rows, in training and at test).
+learnable CLIP bank (``clip``), ``frozen``, ``drift``, ``centred`` (the
+bank option ``centre='coco'``: rows centred on the mean COCO row, in
+training and at test) and the ``permuted`` control (one derangement of the
+CLIP rows, in training and at test).
 Prints (and writes ``<out>/zeroshot.md``) AP of the novel and base
 classes, each arm minus the control paired by seed, and -- with
 ``--supervised DIR``, an accuracy-benchmark output of the same preset --
-the novel classes' AP of detectors trained with their boxes. Resumable:
-finished runs are kept as ``<out>/zeroshot_runs/*.json``. Library:
+the novel classes' AP of detectors trained with their boxes. Resumable
+and shareable: finished runs are kept as ``<out>/zeroshot_runs/*.json``, a
+lock file per run (start a second worker on the same ``--out`` with
+``--threads 1`` each). Library:
 :mod:`mmdet_clipjoint.benchmark.zero_shot`.
 
 Examples::
@@ -18,6 +22,10 @@ Examples::
     python tools/benchmark_zero_shot.py --preset semantic-smoke --out /tmp/zs
     python tools/benchmark_zero_shot.py --preset semantic-cpu --threads 1 \\
         --out docs/results/semantic_cpu --supervised docs/results/semantic_cpu
+    # the finished runs of --out tabled again, nothing trained
+    python tools/benchmark_zero_shot.py --preset semantic-cpu \\
+        --out docs/results/semantic_cpu --supervised docs/results/semantic_cpu \\
+        --report-only
 """
 import argparse
 import os.path as osp
@@ -45,6 +53,8 @@ def parse_args(argv=None) -> argparse.Namespace:
                    help='an accuracy-benchmark --out of the same preset: '
                    'its clean ClipJoint runs give the supervised reference')
     p.add_argument('--pretrain-cache', default=None)
+    p.add_argument('--report-only', action='store_true',
+                   help='report the finished runs of --out, train nothing')
     add_run_options(p)
     return p.parse_args(argv)
 
@@ -58,7 +68,13 @@ def main(argv=None):
     out = args.out or f'outputs/zeroshot_{args.preset}'
     records = run_zero_shot(args.preset, out, args.detector, args.arms,
                             args.seeds, pretrain_cache=args.pretrain_cache,
-                            quiet=not args.verbose)
+                            quiet=not args.verbose,
+                            report_only=args.report_only)
+    if args.report_only and not records:
+        raise ValueError(
+            f'no finished zero-shot runs of {args.detector} in '
+            f'{out}/zeroshot_runs for these arms and seeds: run without '
+            '--report-only, or point --out at the runs.')
     supervised = [r for r in load_runs(args.supervised)
                   if r['detector'] == args.detector] if args.supervised \
         else []

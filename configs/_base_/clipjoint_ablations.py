@@ -51,6 +51,9 @@ clipjoint_ablations = dict(
     # random start, CLIP encoded live with one prompt or the ensemble
     frozen_text=dict(text_bank=dict(learnable=False)),
     drift_w1=dict(text_bank=dict(drift_weight=1.0)),
+    # CLIP rows centred on the mean COCO row (the narrow cone opened; the
+    # centre is kept with the checkpoint, set_vocabulary centres new names)
+    centred=dict(text_bank=dict(centre='coco')),
     random_text=dict(text_bank=dict(init_source='random')),
     clip_live=dict(
         text_bank=dict(init_source='clip', templates=['a photo of a {}.'])),

@@ -37,11 +37,12 @@ METHOD_NAMES = dict(stock='stock (CE)', normed='NormedLinear',
                     seesaw='Seesaw', clipjoint='ClipJoint')
 #: the text-bank arms of the semantic presets (the prior's controls: random
 #: and permuted rows; a frozen CLIP bank; centred CLIP rows and their
-#: permuted control): ClipJoint with its learnable CLIP rows is compared
-#: with each, paired by seed
+#: permuted control; the bank at the full learning rate, rows free to
+#: separate): ClipJoint with its learnable CLIP rows is compared with each,
+#: paired by seed
 BANK_ARMS = ('clipjoint-random-text', 'clipjoint-permuted',
              'clipjoint-frozen-text', 'clipjoint-centred',
-             'clipjoint-centred-permuted')
+             'clipjoint-centred-permuted', 'clipjoint-bank-lr1')
 #: remedy arm -> its controls: the same geometry without the meaning (the
 #: remedy's rows deranged among the classes) and no CLIP at all (a random
 #: bank); the remedy minus each, paired by seed, tells whether CLIP's

@@ -70,6 +70,10 @@ _ABLATION_METHODS = {
     'clipjoint-proj128': 'proj128',
     # the semantic benchmark's random-bank control of the CLIP prior
     'clipjoint-random-text': 'random_text',
+    # the CLIP rows centred by the bank itself (ContrastiveTextBank(centre=
+    # 'coco')): the rows of clipjoint-centred (up to float rounding), and
+    # the stored centre also centres the rows set_vocabulary gives it
+    'clipjoint-centred-bank': 'centred',
 }
 
 

@@ -23,7 +23,6 @@ from typing import Dict, List, Sequence, Tuple
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 __all__ = [
     'SEMANTIC_CLASSES', 'TEXT_ROWS', 'clip_rows', 'clip_similarity',
@@ -115,13 +114,13 @@ def text_rows(kind: str, classes: Sequence[str], vocabulary: str = 'coco',
             ``'centred-permuted'`` (the centred rows deranged the same way:
             the control of the centred remedy -- its geometry, no meaning).
     """
-    from ..models.utils.vocabularies import load_vocabulary
+    from ..models.utils.vocabularies import centre_rows, vocabulary_centre
     emb = clip_rows(classes, vocabulary)
     if kind == 'permuted':
         return emb[derangement(len(classes), seed)].clone()
     if kind in ('centred', 'centred-permuted'):
-        mean = load_vocabulary(vocabulary)[1].mean(0, keepdim=True)
-        rows = F.normalize(emb - mean, dim=-1)
+        # the rows ContrastiveTextBank(centre=vocabulary) starts from
+        rows = centre_rows(emb, vocabulary_centre(vocabulary))
         if kind == 'centred-permuted':
             rows = rows[derangement(len(classes), seed)].clone()
         return rows

@@ -12,11 +12,17 @@ evaluated: the novel classes' AP is what CLIP's text lends a detector that
 never saw them boxed.
 
 Arms (:data:`ZERO_SHOT_ARMS`): the learnable CLIP bank (``clip``), a frozen
-one (``frozen``), a drift-penalised one (``drift``), and the control
-``permuted``: training and test rows come from one derangement of the CLIP
-rows of all classes (consistent, meaningless), so a novel class is scored
-by another class's text.
+one (``frozen``), a drift-penalised one (``drift``), the CLIP rows centred on
+the mean COCO row (``centred``: ``ContrastiveTextBank(centre='coco')``,
+whose stored centre also centres the test rows that ``set_vocabulary``
+gives it), and the control ``permuted``: training and test rows come from
+one derangement of the CLIP rows of all classes (consistent, meaningless),
+so a novel class is scored by another class's text.
+
+Resumable and shareable: one JSON record per run, a lock file per run (a
+second worker on the same ``out`` takes the runs the first has not).
 """
+import contextlib
 import copy
 import json
 import os
@@ -29,6 +35,7 @@ import torch
 from mmengine.hooks import Hook
 
 from ..utils.checkpoint_files import atomic_write_json, remove_checkpoints
+from ..utils.file_lock import LockTimeout, exclusive_lock
 
 __all__ = [
     'ZERO_SHOT_ARMS', 'novel_classes', 'zero_shot_data', 'zero_shot_rows',
@@ -39,7 +46,8 @@ __all__ = [
 #: classes
 ZERO_SHOT_ARMS: Dict[str, str] = dict(
     clip='clipjoint', frozen='clipjoint-frozen-text',
-    drift='clipjoint-drift1', permuted='clipjoint-permuted')
+    drift='clipjoint-drift1', centred='clipjoint-centred-bank',
+    permuted='clipjoint-permuted')
 
 
 def novel_classes(preset: dict) -> List[str]:
@@ -56,7 +64,9 @@ def novel_classes(preset: dict) -> List[str]:
 
 def zero_shot_rows(arm: str, classes: Sequence[str]) -> torch.Tensor:
     """Test-time rows (C, 512) of all classes: the shipped CLIP rows, or
-    for ``permuted`` the derangement the training bank used."""
+    for ``permuted`` the derangement the training bank used (``centred``
+    gets the shipped rows too: its bank centres them on its stored
+    centre)."""
     from .semantic import clip_rows, text_rows
     return text_rows('permuted', classes) if arm == 'permuted' \
         else clip_rows(classes)
@@ -175,61 +185,120 @@ def run_zero_shot(preset_name: str, out: str, detector: str = 'rtmdet',
                   iters: Optional[int] = None,
                   pretrain_cache: Optional[str] = None,
                   quiet: bool = True,
-                  log=print) -> List[dict]:
+                  log=print,
+                  report_only: bool = False) -> List[dict]:
     """Train each (arm, seed) on the base classes and evaluate it on all
     classes; one JSON record per run in ``out/zeroshot_runs`` (finished
-    runs are skipped when re-run)."""
-    from mmengine.runner import find_latest_checkpoint
-    from .experiments import build_experiment_cfg, run_experiment
+    runs are skipped when re-run; a run another worker holds the lock of
+    is left to it). ``report_only``: read the finished records, train
+    nothing (runs still missing are named)."""
     from .presets import (get_preset, prepare_benchmark_data,
-                          preset_pretrained, preset_run_kwargs)
+                          preset_pretrained)
     preset = get_preset(preset_name)
+    if report_only:
+        records, missing = [], []
+        for seed in seeds or preset['seeds']:
+            for arm in arms:
+                name, path = _run_path(out, detector, arm, seed)
+                rec = _finished(path)
+                if rec is None:
+                    missing.append(name)
+                else:
+                    records.append(rec)
+        if missing:
+            log(f'{len(missing)} runs not finished in {out}/zeroshot_runs: '
+                f'{", ".join(missing)}')
+        return records
     data = prepare_benchmark_data(osp.join(out, 'data'), preset)
     zdata = zero_shot_data(osp.join(out, 'data'), preset, data)
     weights = preset_pretrained(preset, detector, pretrain_cache) \
         if preset['pretrained'] else None
     os.makedirs(osp.join(out, 'zeroshot_runs'), exist_ok=True)
-    records = []
+    records, busy = [], []
     for seed in seeds or preset['seeds']:
         for arm in arms:
-            name = f'{detector}_zs-{arm}_s{seed}'
-            path = osp.join(out, 'zeroshot_runs', name + '.json')
-            if osp.isfile(path):
-                with open(path) as f:
-                    records.append(json.load(f))
+            name, path = _run_path(out, detector, arm, seed)
+            rec = _finished(path)
+            if rec is not None:
+                records.append(rec)
                 continue
-            t = time.time()
-            cfg = build_experiment_cfg(
-                detector, ZERO_SHOT_ARMS[arm], zdata,
-                osp.join(out, 'work_dirs', name), 'clean', seed,
-                **preset_run_kwargs(preset, detector, iters, weights))
-            base = run_experiment(cfg, quiet=quiet, desc=name)
-            ckpt = find_latest_checkpoint(cfg.work_dir)
-            metrics = _test_all_classes(
-                cfg, ckpt, zdata['all_classes'],
-                zero_shot_rows(arm, zdata['all_classes']), quiet)
-            rec = dict(detector=detector, arm=arm, seed=seed,
-                       iters=cfg.train_cfg.max_iters,
-                       seconds=time.time() - t, novel=zdata['novel'],
-                       summary=zero_shot_summary(
-                           metrics, zdata['all_classes'], zdata['novel']),
-                       base_only_mAP=base['default'].get('coco/bbox_mAP'),
-                       metrics=metrics)
-            atomic_write_json(path, rec)
-            remove_checkpoints(cfg.work_dir)
+            with contextlib.ExitStack() as stack:
+                try:
+                    stack.enter_context(exclusive_lock(path + '.lock',
+                                                       timeout=0))
+                except LockTimeout:
+                    busy.append(name)
+                    continue
+                rec = _finished(path)  # another worker finished it
+                if rec is not None:
+                    records.append(rec)
+                    continue
+                rec = _zero_shot_run(detector, arm, seed, name, path, out,
+                                     zdata, preset, iters, weights, quiet)
             s = rec['summary']
             log(f'[{name}] AP novel {100 * s["AP_novel"]:.1f}, base '
                 f'{100 * s["AP_base"]:.1f} ({rec["seconds"]:.0f} s)')
             records.append(rec)
+    if busy:
+        log(f'{len(busy)} runs were taken by other workers on {out} '
+            f'({busy[0]}, ...); re-run the same command once they have '
+            'finished for the full table.')
     return records
+
+
+def _run_path(out: str, detector: str, arm: str, seed: int) -> tuple:
+    """``(name, record path)`` of one zero-shot run."""
+    name = f'{detector}_zs-{arm}_s{seed}'
+    return name, osp.join(out, 'zeroshot_runs', name + '.json')
+
+
+def _finished(path: str) -> Optional[dict]:
+    """The run's record when it is finished, else None."""
+    if not osp.isfile(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def _zero_shot_run(detector: str, arm: str, seed: int, name: str,
+                   path: str, out: str, zdata: dict, preset: dict,
+                   iters: Optional[int], weights: Optional[str],
+                   quiet: bool) -> dict:
+    """Train one zero-shot run, test it on all classes, write its record
+    ``path`` and return it."""
+    from mmengine.runner import find_latest_checkpoint
+    from .experiments import build_experiment_cfg, run_experiment
+    from .presets import preset_run_kwargs
+    t = time.time()
+    cfg = build_experiment_cfg(
+        detector, ZERO_SHOT_ARMS[arm], zdata,
+        osp.join(out, 'work_dirs', name), 'clean', seed,
+        **preset_run_kwargs(preset, detector, iters, weights))
+    base = run_experiment(cfg, quiet=quiet, desc=name)
+    ckpt = find_latest_checkpoint(cfg.work_dir)
+    metrics = _test_all_classes(
+        cfg, ckpt, zdata['all_classes'],
+        zero_shot_rows(arm, zdata['all_classes']), quiet)
+    rec = dict(detector=detector, arm=arm, seed=seed,
+               iters=cfg.train_cfg.max_iters,
+               seconds=time.time() - t, novel=zdata['novel'],
+               summary=zero_shot_summary(
+                   metrics, zdata['all_classes'], zdata['novel']),
+               base_only_mAP=base['default'].get('coco/bbox_mAP'),
+               metrics=metrics)
+    atomic_write_json(path, rec)
+    remove_checkpoints(cfg.work_dir)
+    return rec
 
 
 def zero_shot_report(records: Sequence[dict],
                      supervised: Sequence[dict] = ()) -> str:
     """Markdown: AP of the novel / base classes per arm (mean ± std over
-    seeds), each arm minus the permuted control paired by seed, and the
-    novel classes' AP of ``supervised`` runs (accuracy-benchmark records of
-    the same preset trained *with* their boxes, clean setting) for scale."""
+    seeds), each arm minus the permuted control and the bank variants
+    (frozen, drift, centred) minus the learnable CLIP bank, paired by
+    seed, and the novel classes' AP of ``supervised`` runs
+    (accuracy-benchmark records of the same preset trained *with* their
+    boxes, clean setting) for scale."""
     from .stats import format_paired, paired_diff
     if not records:
         return 'no zero-shot runs yet\n'
@@ -257,17 +326,21 @@ def zero_shot_report(records: Sequence[dict],
         lines.append(f'| supervised reference (ClipJoint trained with the '
                      f'novel boxes, det mode) | {len(sup)} | '
                      f'{ms(list(sup.values()))} | | |')
-    if 'permuted' in arms:
-        lines += ['', 'Minus the permuted control, paired by seed (x 100):',
-                  '', '| arm | Δ AP novel | Δ AP base |', '|---|---|---|']
-        for arm in arms:
-            if arm == 'permuted':
-                continue
+    # each arm minus the control; the bank variants also minus the
+    # learnable CLIP bank (what freezing / the drift penalty / centring
+    # changes)
+    for ref, title in (('permuted', 'the permuted control'),
+                       ('clip', 'the learnable CLIP bank (clip)')):
+        others = [a for a in arms if a not in ('permuted', ref)]
+        if ref not in arms or not others:
+            continue
+        lines += ['', f'Minus {title}, paired by seed (x 100):', '',
+                  '| arm | Δ AP novel | Δ AP base |', '|---|---|---|']
+        for arm in others:
             cells = []
             for k in ('AP_novel', 'AP_base'):
                 a = {s: v[k] for (aa, s), v in by.items() if aa == arm}
-                b = {s: v[k] for (aa, s), v in by.items()
-                     if aa == 'permuted'}
+                b = {s: v[k] for (aa, s), v in by.items() if aa == ref}
                 cells.append(format_paired(paired_diff(a, b)))
             lines.append(f'| {arm} | ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines) + '\n'

@@ -100,6 +100,10 @@ def _set_classes(node: Any, classes: Tuple[str, ...],
                           f"(its {node.get('vocabulary')!r} vocabulary does "
                           'not name the generated classes)')
                 node['init_source'] = 'random'
+                if node.pop('centre', None) is not None and announce:
+                    # random rows have no CLIP cone to centre
+                    print('shrink_config: text_bank.centre dropped (a random '
+                          'bank has no CLIP rows to centre)')
         for v in node.values():
             _set_classes(v, classes, announce)
     elif isinstance(node, (list, tuple)):

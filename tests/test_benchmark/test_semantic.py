@@ -157,6 +157,19 @@ def test_text_bank_arms_start_where_they_should(tmp_path):
         centred_perm.embeddings.data,
         text_rows('centred', SEMANTIC_CLASSES)[derangement(15, seed=0)],
         atol=1e-6)
+    # the bank option centre='coco' starts from the same rows and keeps
+    # the centre, so the all-class rows set_vocabulary gives it at test
+    # (zero-shot arm `centred`) are centred the same way
+    from mmdet_clipjoint.benchmark.zero_shot import (ZERO_SHOT_ARMS,
+                                                     zero_shot_rows)
+    centred_bank = bank(ZERO_SHOT_ARMS['centred'])
+    assert centred_bank.is_centred and centred_bank.embeddings.requires_grad
+    assert torch.allclose(centred_bank.embeddings.data,
+                          text_rows('centred', SEMANTIC_CLASSES), atol=1e-6)
+    centred_bank.set_classes(SEMANTIC_CLASSES,
+                             zero_shot_rows('centred', SEMANTIC_CLASSES))
+    assert torch.allclose(centred_bank.embeddings.data,
+                          text_rows('centred', SEMANTIC_CLASSES), atol=1e-6)
     frozen = bank('clipjoint-frozen-text')
     assert torch.allclose(frozen.embeddings.data, clip, atol=1e-6)
     assert not frozen.embeddings.requires_grad
@@ -258,3 +271,36 @@ def test_zero_shot_runs_name_novel_classes_never_boxed(tmp_path,
                           arms=('clip', ), seeds=[0],
                           pretrain_cache=semantic_cache, log=lambda s: None)
     assert again[0]['seconds'] == recs[0]['seconds']
+    # shareable: a run whose lock another worker holds is left to it
+    from mmdet_clipjoint.utils.file_lock import exclusive_lock
+    said = []
+    lock = osp.join(out, 'zeroshot_runs', 'rtmdet_zs-frozen_s0.json.lock')
+    with exclusive_lock(lock, timeout=0):
+        left = run_zero_shot('semantic-smoke', out, 'rtmdet',
+                             arms=('frozen', 'clip'), seeds=[0],
+                             pretrain_cache=semantic_cache, log=said.append)
+    assert [r['arm'] for r in left] == ['clip']
+    assert 'taken by other workers' in said[-1]
+    assert not osp.exists(osp.join(out, 'work_dirs', 'rtmdet_zs-frozen_s0'))
+
+
+def test_zero_shot_report_pairs_the_bank_variants_with_clip():
+    """Each arm minus the permuted control; the bank variants (here
+    centred) also minus the learnable CLIP bank, paired by seed."""
+    from mmdet_clipjoint.benchmark.zero_shot import zero_shot_report
+    novel = ['bus']
+    ap = dict(clip=[0.01, 0.02, 0.03], centred=[0.05, 0.07, 0.06],
+              permuted=[0.0, 0.01, 0.0])
+    recs = [dict(arm=arm, seed=s, novel=novel,
+                 summary=dict(AP_novel=v, AP_base=0.2, mAP=0.15))
+            for arm, vals in ap.items() for s, v in enumerate(vals)]
+    md = zero_shot_report(recs)
+    assert '| centred | 3 | 6.0 ± 0.8 |' in md
+    clip_part = md.split('Minus the learnable CLIP bank (clip)')[1]
+    # centred - clip: +4.0, +5.0, +3.0 -> mean +4.0, all seeds ahead
+    assert '| centred | +4.0 [' in clip_part and '3/3' in clip_part
+    assert '| clip |' not in clip_part and '| permuted |' not in clip_part
+    perm_part = md.split('Minus the permuted control')[1].split(
+        'Minus the learnable')[0]
+    assert '| clip | +1.7 [' in perm_part and '| centred | +5.7 [' in \
+        perm_part

@@ -181,6 +181,13 @@ class TextBankInitHook(Hook):
 
     @staticmethod
     def _init_description(bank: ContrastiveTextBank) -> str:
+        what = TextBankInitHook._source_description(bank)
+        if getattr(bank, 'centre', None) is not None:
+            what += f', centred on the mean {bank.centre!r} row'
+        return what
+
+    @staticmethod
+    def _source_description(bank: ContrastiveTextBank) -> str:
         if bank.init_source == 'file':
             return f'the embeddings file {bank.embeddings_file}'
         if bank.init_source == 'clip':

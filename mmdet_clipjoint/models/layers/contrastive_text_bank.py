@@ -82,6 +82,20 @@ class ContrastiveTextBank(BaseModule):
             embedded by CLIP still fit the trained branch
             (:func:`mmdet_clipjoint.apis.set_vocabulary`); the heads add it
             as ``loss_text_drift`` when > 0. 0 (default): off.
+        centre: None (default) or a shipped vocabulary (``'coco'``,
+            ``'lvis'``, ``'objects365'``): centre the CLIP class rows on the
+            mean of that vocabulary's rows and renormalise them,
+            ``normalize(t - mean)``. CLIP text sits in a narrow cone
+            (pairwise cosines of COCO names 0.79-0.93, so at tau = 0.07
+            neighbouring classes differ by about one logit); centring keeps
+            the relative semantics and opens the cone. The mean is stored
+            with the checkpoint (buffer ``text_centre``, zeros = off), and
+            :meth:`set_classes` centres the rows of new names on it, so
+            :func:`~mmdet_clipjoint.apis.set_vocabulary` stays in the
+            space the bank was trained in. Needs CLIP rows (not
+            ``init_source='random'``) of the shipped rows' width (512,
+            ViT-B/32). Measured: docs/benchmark_semantic.md (arm
+            ``clipjoint-centred``).
         init_cfg: Unused, for the BaseModule API.
     """
 
@@ -103,6 +117,7 @@ class ContrastiveTextBank(BaseModule):
                  temperature_range: Tuple[float, float] = (0.01, 1.0),
                  cache_dir: Optional[str] = 'default',
                  drift_weight: float = 0.0,
+                 centre: Optional[str] = None,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if isinstance(class_names, str):
@@ -143,6 +158,21 @@ class ContrastiveTextBank(BaseModule):
                     "init_source='vocabulary' needs `vocabulary`: one of "
                     "'coco', 'lvis', 'objects365', 'voc'.")
             _canonical(vocabulary)  # a clear error for an unknown name
+        if centre is not None:
+            from ..utils.vocabularies import _canonical
+            if init_source == 'random':
+                raise ValueError(
+                    f'centre={centre!r} centres CLIP text rows, but '
+                    "init_source='random' has none: drop `centre` or start "
+                    "from CLIP text (init_source='vocabulary' / 'clip' / "
+                    "'file').")
+            try:
+                _canonical(centre)
+            except ValueError:
+                raise ValueError(
+                    f'centre={centre!r}: give a shipped vocabulary whose '
+                    "mean row is the centre ('coco', 'lvis', 'objects365')"
+                    ', or None (no centring).') from None
         if init_source == 'file' and not embeddings_file:
             raise ValueError("init_source='file' needs `embeddings_file` "
                              '(a .pt/.npy written by '
@@ -165,6 +195,8 @@ class ContrastiveTextBank(BaseModule):
         #: the checkpoint that will overwrite the bank (expect_checkpoint)
         self._checkpoint_source: Optional[str] = None
         self.drift_weight = float(drift_weight)
+        #: the vocabulary whose mean row centres the CLIP rows (None: off)
+        self.centre = centre
         #: the trained class names once :meth:`set_classes` swapped them
         #: for an inference vocabulary (None: the bank is the trained one)
         self.swapped_from: Optional[Tuple[str, ...]] = None
@@ -182,6 +214,10 @@ class ContrastiveTextBank(BaseModule):
         # checkpoint: how far training moved them is always measurable
         self.register_buffer('init_embeddings',
                              self.embeddings.detach().clone())
+        # the centre subtracted from CLIP rows (D,), saved with the
+        # checkpoint so that set_classes centres new names the same way;
+        # zeros: no centring
+        self.register_buffer('text_centre', torch.zeros(embed_dim))
         #: how the embeddings were initialised, in words
         self.init_description = 'random (init_source=random)'
         self.shared_temperature = bool(shared_temperature)
@@ -280,9 +316,14 @@ class ContrastiveTextBank(BaseModule):
         :attr:`swapped_from` remembers the trained names; the heads refuse
         to train or to score in ``det`` / ``fuse`` mode with it.
 
+        A bank trained on centred rows (``text_centre`` not zero) centres
+        the new rows on the same mean first (:meth:`centred`), so the new
+        names live in the space the bank was trained in.
+
         Args:
             class_names (Sequence[str]): The C' new class names.
-            embeddings (Tensor): Their text embeddings, shape (C', D).
+            embeddings (Tensor): Their text embeddings, shape (C', D), as
+                CLIP gives them (not centred).
 
         Raises:
             ValueError: a shape / name-count mismatch or non-finite values.
@@ -301,7 +342,7 @@ class ContrastiveTextBank(BaseModule):
         if not torch.isfinite(emb).all():
             raise ValueError('the new text embeddings hold NaN / inf.')
         dev, dtype = self.embeddings.device, self.embeddings.dtype
-        emb = F.normalize(emb.float(), dim=-1).to(dev, dtype)
+        emb = self.centred(emb).to(dev, dtype)
         old = self.log_scale.detach().clone()
         if not self.shared_temperature:
             known = {n: i for i, n in enumerate(self.class_names)}
@@ -322,6 +363,25 @@ class ContrastiveTextBank(BaseModule):
         if self.bg_embedding is not None:
             self.bg_embedding.requires_grad_(False)
         self.log_scale.requires_grad_(False)
+
+    @property
+    def is_centred(self) -> bool:
+        """Whether the class rows are centred (``text_centre`` not zero)."""
+        return bool(self.text_centre.any())
+
+    def centred(self, rows: Tensor) -> Tensor:
+        """Text rows as this bank holds them: normalised and, when the bank
+        is centred, shifted by ``text_centre`` and renormalised.
+
+        Args:
+            rows (Tensor): CLIP text embeddings, shape (N, D).
+
+        Returns:
+            Tensor: (N, D) float32, L2-normalised.
+        """
+        from ..utils.vocabularies import centre_rows
+        return centre_rows(F.normalize(rows.float(), dim=-1),
+                           self.text_centre.float().to(rows.device))
 
     def expect_checkpoint(self, source: str) -> None:
         """Announce that a checkpoint will give this bank its weights.
@@ -383,7 +443,24 @@ class ContrastiveTextBank(BaseModule):
                 f'but the bank holds {tuple(self.embeddings.shape)} '
                 '(num_classes, embed_dim): set `embed_dim` to the CLIP '
                 f'model\'s width ({emb.shape[-1]}).')
-        self.embeddings.copy_(F.normalize(emb, dim=-1))
+        emb = F.normalize(emb.float(), dim=-1)
+        if self.centre is not None:
+            from ..utils.vocabularies import centre_rows, vocabulary_centre
+            mean = vocabulary_centre(self.centre)
+            if mean.shape[-1] != emb.shape[-1]:
+                raise ValueError(
+                    f'centre={self.centre!r} is the mean of 512-d CLIP '
+                    f'ViT-B/32 rows, but {src} gives {emb.shape[-1]}-d '
+                    'rows: drop `centre` for this text encoder.')
+            before = _mean_pairwise_cosine(emb)
+            self.text_centre.copy_(mean)
+            emb = centre_rows(emb, mean)
+            src += (f', centred on the mean of the {self.centre!r} rows '
+                    f'(mean pairwise cosine {before:.2f} -> '
+                    f'{_mean_pairwise_cosine(emb):.2f})')
+        else:
+            self.text_centre.zero_()
+        self.embeddings.copy_(emb)
         self.init_embeddings.copy_(self.embeddings)
         self.init_description = src
         print_log(
@@ -400,6 +477,16 @@ class ContrastiveTextBank(BaseModule):
         if key not in state_dict and prefix + 'embeddings' in state_dict:
             state_dict[key] = torch.full_like(
                 state_dict[prefix + 'embeddings'], float('nan'))
+        key = prefix + 'text_centre'
+        if key not in state_dict and prefix + 'embeddings' in state_dict:
+            # written before centring existed: its rows are not centred
+            state_dict[key] = torch.zeros_like(self.text_centre)
+            if self.centre is not None:
+                print_log(
+                    f'ContrastiveTextBank: the checkpoint predates '
+                    f'`centre`; its bank is not centred, so centre='
+                    f'{self.centre!r} is not used (set_vocabulary will not '
+                    'centre new names either).', logger='current', level=30)
         super()._load_from_state_dict(state_dict, prefix, local_metadata,
                                       strict, missing_keys, unexpected_keys,
                                       error_msgs)
@@ -413,4 +500,15 @@ class ContrastiveTextBank(BaseModule):
     def extra_repr(self) -> str:
         return (f'num_classes={self.num_classes}, embed_dim={self.embed_dim}'
                 f', init_source={self.init_source!r}, '
-                f'background={self.background!r}')
+                f'background={self.background!r}' +
+                (f', centre={self.centre!r}' if self.centre else ''))
+
+
+def _mean_pairwise_cosine(rows: Tensor) -> float:
+    """Mean cosine over the pairs of distinct rows of (C, D) normalised
+    rows (nan for C < 2)."""
+    n = len(rows)
+    if n < 2:
+        return float('nan')
+    sim = rows @ rows.t()
+    return float((sim.sum() - sim.diagonal().sum()) / (n * (n - 1)))

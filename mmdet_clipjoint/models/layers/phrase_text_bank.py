@@ -41,8 +41,8 @@ class PhraseTextBank(ContrastiveTextBank):
             concepts no class name has).
         **kwargs: :class:`ContrastiveTextBank` arguments (``background``,
             ``temperature``, ...); ``init_source``, ``vocabulary``,
-            ``embeddings_file`` and ``drift_weight`` do not apply (the
-            encoder initialises itself).
+            ``embeddings_file``, ``drift_weight`` and ``centre`` do not
+            apply (the encoder initialises itself).
     """
 
     def __init__(self,
@@ -56,6 +56,10 @@ class PhraseTextBank(ContrastiveTextBank):
                     f'PhraseTextBank ignores {k}: the class embeddings come '
                     'from the phrase encoder', logger='current',
                     level=30)
+        if kwargs.get('centre') is not None:
+            raise ValueError('PhraseTextBank embeds its classes with its '
+                             'phrase encoder, it holds no CLIP rows to '
+                             'centre: drop `centre`.')
         if kwargs.get('drift_weight'):
             raise ValueError('PhraseTextBank has no stored class embeddings '
                              'to keep near their initialisation: '

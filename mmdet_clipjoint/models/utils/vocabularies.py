@@ -20,7 +20,8 @@ from torch import Tensor
 
 __all__ = [
     'VOCABULARIES', 'VOCABULARY_DIR', 'vocabulary_names', 'load_vocabulary',
-    'vocabulary_embeddings', 'names_in_no_vocabulary', 'vocabulary_word_rows'
+    'vocabulary_embeddings', 'names_in_no_vocabulary', 'vocabulary_word_rows',
+    'vocabulary_centre', 'centre_rows'
 ]
 
 VOCABULARY_DIR = osp.join(
@@ -178,6 +179,38 @@ def vocabulary_embeddings(
             "init_source='clip' (open_clip) / 'file' "
             '(tools/dump_text_embeddings.py) for these classes.')
     return emb[rows].clone()
+
+
+def vocabulary_centre(name: str) -> Tensor:
+    """The mean of a shipped vocabulary's rows, (512,) float32 (not
+    normalised): the centre of the narrow cone CLIP text occupies
+    (pairwise cosines of the 80 COCO names lie around 0.8-0.93)."""
+    return load_vocabulary(name)[1].mean(0).clone()
+
+
+def centre_rows(rows: Tensor, centre: Tensor) -> Tensor:
+    """Rows shifted by a centre and renormalised: ``normalize(t - centre)``.
+
+    Keeps the rows' relative semantics and opens the cone (the mean
+    pairwise cosine of the COCO names drops from about 0.8 to about 0). A
+    centre of zeros only normalises the rows.
+
+    Args:
+        rows (Tensor): L2-normalised text embeddings, shape (C, D).
+        centre (Tensor): The centre, shape (D,) (e.g.
+            :func:`vocabulary_centre`).
+
+    Returns:
+        Tensor: (C, D) float32, L2-normalised.
+    """
+    rows = rows.float()
+    if rows.shape[-1] != centre.shape[-1]:
+        raise ValueError(f'rows of {rows.shape[-1]} dims cannot be centred '
+                         f'on a centre of {centre.shape[-1]} dims: the '
+                         'centre must come from the same text encoder.')
+    if not bool(centre.any()):
+        return F.normalize(rows, dim=-1)
+    return F.normalize(rows - centre.to(rows), dim=-1)
 
 
 def names_in_no_vocabulary(class_names: Sequence[str]) -> Tuple[str, ...]:

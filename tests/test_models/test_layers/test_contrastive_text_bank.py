@@ -195,3 +195,130 @@ def test_initial_embeddings_are_stored_and_old_checkpoints_load():
     fresh.load_state_dict(old, strict=True)  # no missing-key error
     assert not fresh.init_embeddings_known
     assert torch.equal(fresh.embeddings, old['embeddings'])
+
+
+COCO_FEW = ('car', 'truck', 'bus', 'cat', 'dog')
+
+
+def _coco_bank(**kw):
+    cfg = dict(type='ContrastiveTextBank', class_names=COCO_FEW,
+               init_source='vocabulary', vocabulary='coco', cache_dir=None)
+    cfg.update(kw)
+    bank = MODELS.build(cfg)
+    bank.init_weights()
+    return bank
+
+
+def test_centre_opens_the_cone_and_keeps_the_order_of_neighbours():
+    from mmdet_clipjoint.models.utils.vocabularies import (
+        load_vocabulary, vocabulary_centre, vocabulary_embeddings)
+    plain, bank = _coco_bank(), _coco_bank(centre='coco')
+    raw = vocabulary_embeddings('coco', COCO_FEW)
+    mean = load_vocabulary('coco')[1].mean(0)
+    # the rows the bank starts from: normalize(t - mean of the 80 rows)
+    torch.testing.assert_close(bank.embeddings.data,
+                               F.normalize(raw - mean, dim=-1))
+    torch.testing.assert_close(bank.init_embeddings, bank.embeddings.data)
+    torch.testing.assert_close(bank.text_centre, vocabulary_centre('coco'))
+    assert bank.is_centred and not plain.is_centred
+    assert not plain.text_centre.any()
+    torch.testing.assert_close(plain.embeddings.data, raw)
+    off = ~torch.eye(len(COCO_FEW), dtype=torch.bool)
+    cos_raw = (raw @ raw.t())[off]
+    cos_c = (bank.embeddings @ bank.embeddings.t())[off].detach()
+    assert cos_raw.min() > 0.7 and cos_c.mean() < cos_raw.mean() - 0.3
+    # car's nearest neighbour stays truck / bus, not an animal
+    sim = bank.embeddings @ bank.embeddings.t()
+    sim.fill_diagonal_(-2)
+    assert COCO_FEW[int(sim[0].argmax())] in ('truck', 'bus')
+    assert 'centred on the mean' in bank.init_description
+    assert "centre='coco'" in repr(bank)
+
+
+def test_centre_matches_the_semantic_benchmarks_centred_rows(tmp_path):
+    """The benchmark's arm clipjoint-centred (a rows file) starts where the
+    option does, up to float rounding: its results speak for the option."""
+    from mmdet_clipjoint.benchmark.semantic import text_rows
+    path = str(tmp_path / 'centred.pt')
+    save_embeddings_file(path, text_rows('centred', COCO_FEW),
+                         list(COCO_FEW))
+    arm = MODELS.build(dict(type='ContrastiveTextBank', class_names=COCO_FEW,
+                            init_source='file', embeddings_file=path,
+                            cache_dir=None))
+    arm.init_weights()
+    bank = _coco_bank(centre='coco')
+    torch.testing.assert_close(bank.embeddings.data, arm.embeddings.data,
+                               atol=1e-6, rtol=0)
+
+
+def test_set_classes_centres_new_names_on_the_stored_centre(tmp_path):
+    from mmdet_clipjoint.models.utils.vocabularies import (
+        vocabulary_centre, vocabulary_embeddings)
+    bank = _coco_bank(centre='coco')
+    path = str(tmp_path / 'bank.pth')
+    torch.save(bank.state_dict(), path)
+    # an inference-time bank built without `centre` and loaded from the
+    # checkpoint still centres new names: the centre is in the state dict
+    loaded = _coco_bank()
+    loaded.load_state_dict(torch.load(path))
+    assert loaded.is_centred
+    new = ('horse', 'sheep', 'train')
+    raw = vocabulary_embeddings('coco', new)
+    for b in (bank, loaded):
+        b.set_classes(new, raw)
+        torch.testing.assert_close(
+            b.embeddings.data,
+            F.normalize(raw - vocabulary_centre('coco'), dim=-1))
+    plain = _coco_bank()
+    plain.set_classes(new, raw * 3)
+    torch.testing.assert_close(plain.embeddings.data, raw)
+
+
+def test_checkpoint_before_centre_loads_uncentred_and_says_so(
+        monkeypatch):
+    from mmdet_clipjoint.models.layers import contrastive_text_bank as mod
+    said = []
+    monkeypatch.setattr(mod, 'print_log', lambda msg, **kw: said.append(msg))
+    state = _coco_bank().state_dict()
+    del state['text_centre']
+    bank = _coco_bank(centre='coco')
+    said.clear()
+    bank.load_state_dict(state)  # strict: the key is filled, not missing
+    assert not bank.is_centred
+    assert len(said) == 1 and "centre='coco' is not used" in said[0]
+    # without a configured centre nothing needs saying
+    said.clear()
+    _coco_bank().load_state_dict(state)
+    assert not [m for m in said if 'predates' in m]
+    torch.testing.assert_close(bank.embeddings.data, state['embeddings'])
+
+
+@pytest.mark.parametrize('kw, match', [
+    (dict(init_source='random', centre='coco'), "init_source='random'"),
+    (dict(init_source='vocabulary', vocabulary='coco', centre='imagenet'),
+     'shipped vocabulary'),
+])
+def test_bad_centre(kw, match):
+    with pytest.raises(ValueError, match=match):
+        MODELS.build(dict(type='ContrastiveTextBank', class_names=COCO_FEW,
+                          cache_dir=None, **kw))
+
+
+def test_centre_needs_rows_of_the_shipped_width(tmp_path):
+    path = str(tmp_path / 'emb.pt')
+    save_embeddings_file(path, F.normalize(torch.randn(5, 32), dim=-1),
+                         list(COCO_FEW))
+    bank = MODELS.build(dict(type='ContrastiveTextBank', class_names=COCO_FEW,
+                             embed_dim=32, init_source='file',
+                             embeddings_file=path, centre='coco',
+                             cache_dir=None))
+    with pytest.raises(ValueError, match='512-d'):
+        bank.init_weights()
+
+
+def test_phrase_bank_refuses_centre():
+    with pytest.raises(ValueError, match='drop `centre`'):
+        MODELS.build(dict(
+            type='PhraseTextBank', class_names=('red square', ),
+            phrase_encoder=dict(type='ConceptWordTable'), embed_dim=32,
+            centre='coco', cache_dir=None))
