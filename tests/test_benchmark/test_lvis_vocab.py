@@ -261,3 +261,50 @@ def test_rescore_objectness_evaluates_kept_checkpoints(lvis_smoke, tmp_path):
     assert any('no kept checkpoint' in line for line in logs)
     with pytest.raises(ValueError, match='objectness_power'):
         rescore_lvis_vocab(mine, ['det'], [0], [1.5])
+
+
+def _record(arm, seed, **summary):
+    base = dict(AP_novel=0.0, AP_other=0.0, AP_base=0.5, rename_base=0.1,
+                rename_novel=1.0, rename_other=1.0)
+    base.update(summary)
+    return dict(arm=arm, seed=seed, summary=base,
+                groups=dict(base=['car_(automobile)'],
+                            novel=['sheep', 'carrot'], other=['kiwi_fruit']),
+                rename=dict(base=dict(renamed_to=[['truck', seed + 1]])))
+
+
+def test_report_pairs_by_seed_and_judges_renames_lower_better():
+    """The report's arm rows, a paired cell against a hand computation,
+    the rename columns judged lower-is-better, and the gain that needs
+    CLIP rows (a difference of differences)."""
+    from mmdet_clipjoint.benchmark.lvis_vocab import lvis_vocab_report
+    novel = {'det': [0.0, 0.0, 0.0], 'captions': [0.02, 0.05, 0.03],
+             'det-permuted': [0.0, 0.0, 0.0],
+             'both': [0.04, 0.06, 0.05], 'both-permuted': [0.03, 0.04, 0.05]}
+    renamed = {'det': [0.2, 0.3, 0.25], 'captions': [0.1, 0.2, 0.1],
+               'det-permuted': [0.2, 0.2, 0.2], 'both': [0.1, 0.1, 0.1],
+               'both-permuted': [0.1, 0.1, 0.1]}
+    recs = [_record(a, s, AP_novel=novel[a][s], rename_base=renamed[a][s])
+            for a in novel for s in range(3)]
+    md = lvis_vocab_report(recs)
+    lines = md.splitlines()
+    # arms in the table's order (LVIS_VOCAB_ARMS), three seeds each
+    rows = [ln.split(' | ')[0][2:] for ln in lines
+            if ln.startswith('| ') and ln.split(' | ')[1:2] == ['3']]
+    assert rows == ['det', 'captions', 'both', 'det-permuted',
+                    'both-permuted']
+    assert '| captions | 3 | 3.3 ± 1.2 |' in md
+    # captions - det: novel diffs 2, 5, 3 points: mean 3.33, sd 1.53,
+    # t(0.975, 2) = 4.303 -> half-width 3.79
+    row = next(ln for ln in lines if ln.startswith('| captions − det '))
+    cells = row.split(' | ')
+    assert cells[1] == '+3.3 [-0.5, +7.1] 3/3 tie'
+    # base renamed: diffs -10, -10, -15 points, lower on every seed ->
+    # counted as ahead, and an interval below 0 is a win
+    assert cells[4] == '-11.7 [-18.8, -4.5] 3/3 win'
+    # (both - det) - (both-permuted - det-permuted): novel 1, 2, 0 points
+    quad = next(ln for ln in lines if 'the gain that needs CLIP rows' in ln)
+    assert quad.split(' | ')[1] == '+1.0 [-1.5, +3.5] 2/3 tie'
+    # an arm with no records gets no pair row
+    assert '| grounding − det ' not in md
+    assert 'truck (6)' in md   # renamed_to counts summed over the seeds
