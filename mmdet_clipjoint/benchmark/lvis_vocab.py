@@ -507,7 +507,7 @@ def run_lvis_vocab(preset_name: str,
     written atomically; a finished one is read back), and a lock file per
     run, so that a second worker on the same ``out`` takes the next run.
     ``report_only``: read the finished records, train nothing (runs still
-    missing are named).
+    missing are named; none finished is a ``FileNotFoundError``).
 
     Returns:
         list[dict]: the records of the asked runs that are finished.
@@ -521,6 +521,11 @@ def run_lvis_vocab(preset_name: str,
                             preset['det_iters'])
                 (records.append(rec) if rec is not None else
                  missing.append(f'{arm}_s{seed}'))
+        if not records:
+            raise FileNotFoundError(
+                f'no finished run of the arms {list(arms)} in {out}/runs: '
+                'run without --report-only first, or point --out at the '
+                'folder that holds the runs')
         if missing:
             log(f'{len(missing)} runs not finished in {out}/runs: '
                 f'{", ".join(missing)}')

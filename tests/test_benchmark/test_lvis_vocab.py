@@ -212,6 +212,12 @@ def test_tool_smoke_run_writes_records_and_report(lvis_smoke):
     assert [r['arm'] for r in only] == ['det', 'both-permuted']
     assert not osp.exists(osp.join(out, 'runs', 'both_s0.json'))
     assert any('both_s0' in line for line in logs)
+    # nothing finished: a clear error, not an empty report
+    with pytest.raises(FileNotFoundError, match='run without --report-only'):
+        run_lvis_vocab('smoke', out, ['both'], report_only=True)
+    with pytest.raises(FileNotFoundError, match='no finished run'):
+        run_lvis_vocab('smoke', osp.join(out, 'elsewhere'), ['det'],
+                       report_only=True)
     assert '| novel renamed |' in md
 
 
