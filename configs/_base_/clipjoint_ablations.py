@@ -33,6 +33,10 @@ clipjoint_ablations = dict(
     # symmetric InfoNCE (text -> region over the sampled regions too,
     # gathered across ranks)
     symmetric=dict(branch=dict(loss_contrast=dict(symmetric=True))),
+    # long tail: both branch terms logit-adjusted by the running label prior
+    # while training (Menon et al. 2021, tau = 1); inference unchanged, so
+    # the effect shows in the fuse / clip score modes
+    logit_adjust=dict(branch=dict(logit_adjust=1.0)),
     # the branch's gradient into the trunk: tighter bound / no bound
     grad_share0_25=dict(branch=dict(max_grad_share=0.25)),
     no_grad_bound=dict(branch=dict(max_grad_share=None)),

@@ -100,7 +100,7 @@ def write_report(out, runs, name, preset, elapsed, data, pretrain=None):
         table[(r['detector'], r['method'])][r['setting']].append(r['summary'])
         for mode, summ in r.get('score_modes', {}).items():
             modes[(r['detector'], r['method'],
-                   r['setting'])][mode].append(summ['mAP'])
+                   r['setting'])][mode].append(summ)
     lines = [
         '| detector | method | ' + ' | '.join(
             f'{s} mAP | {s} mAP50 | {s} AP rare' for s in settings) + ' |',
@@ -146,23 +146,79 @@ def write_report(out, runs, name, preset, elapsed, data, pretrain=None):
         f'Training instances per setting: {instances_line(runs, data)}.',
         'Values: COCO bbox AP x 100, mean ± std over seeds.', ''
     ]
-    mode_lines = ['', '### ClipJoint score modes (mAP x 100, same checkpoints)',
-                  '', '| detector | method | setting | ' + ' | '.join(
-                      ('det (config default)', 'fuse', 'clip')) + ' |',
-                  '|---|---|---|---|---|---|']
-    for (det, method, setting), by_mode in sorted(modes.items()):
-        mode_lines.append(
-            f'| {DETECTORS[det]["name"]} | {method} | {setting} | ' +
-            ' | '.join(
-                fmt(by_mode.get(m, [])) for m in ('default', 'fuse', 'clip')) +
-            ' |')
+    mode_lines = _mode_lines(runs, modes)
     md = '\n'.join(header + lines + paired_lines(runs, settings) +
-                   (mode_lines if modes else []) + _curve_lines(runs) +
+                   mode_lines + _curve_lines(runs) +
                    _stress_lines(runs)) + '\n'
     with open(osp.join(out, 'results.md'), 'w') as f:
         f.write(md)
     _plot(out, table, settings)
     return md
+
+
+#: the score modes of a ClipJoint run, in report order (``default`` is the
+#: config's, ``det`` for the shipped configs)
+SCORE_MODES = ('default', 'fuse', 'clip')
+
+
+def _mode_lines(runs, modes):
+    """The ClipJoint score-mode tables: mAP and rare AP of each mode (same
+    checkpoints), then each mode minus the stock detector, paired by seed.
+
+    Args:
+        runs: Per-run records.
+        modes: ``{(detector, method, setting): {mode: [summary, ...]}}``.
+
+    Returns:
+        list[str]: Markdown lines (empty without score-mode records).
+    """
+    if not modes:
+        return []
+    lines = ['', '### ClipJoint score modes (x 100, same checkpoints)', '',
+             'Per cell: mAP / AP of the rare classes, mean over seeds.', '',
+             '| detector | method | setting | det (config default) | fuse |'
+             ' clip |', '|---|---|---|---|---|---|']
+    for (det, method, setting), by_mode in sorted(modes.items()):
+        cells = []
+        for m in SCORE_MODES:
+            summ = by_mode.get(m, [])
+            cells.append(
+                'n/a' if not summ else
+                f'{100 * np.mean([x["mAP"] for x in summ]):.1f} / '
+                f'{100 * np.mean([x["AP_rare"] for x in summ]):.1f}')
+        lines.append(f'| {DETECTORS[det]["name"]} | {method} | {setting} | '
+                     + ' | '.join(cells) + ' |')
+    stock = {(r['detector'], r['setting'], r['seed']): r['summary']
+             for r in runs if r['method'] == 'stock'}
+    by_seed = defaultdict(dict)  # (det, method, setting, mode) -> {seed: s}
+    for r in runs:
+        for mode, summ in r.get('score_modes', {}).items():
+            if (r['detector'], r['setting'], r['seed']) in stock:
+                by_seed[(r['detector'], r['method'], r['setting'],
+                         mode)][r['seed']] = summ
+    if not by_seed:
+        return lines
+    lines += [
+        '', '### ClipJoint score modes minus the stock detector, paired by '
+        'seed (x 100)', '',
+        'Per cell: Δ AP rare (Δ mAP in the next column), mean over seeds of '
+        'the difference with the same seed, [95 % t-interval], seeds ahead '
+        '/ paired seeds, verdict.', '',
+        '| detector | method | setting | mode | Δ AP rare | Δ mAP |',
+        '|---|---|---|---|---|---|']
+    for (det, method, setting, mode), got in sorted(
+            by_seed.items(),
+            key=lambda kv: kv[0][:3] + (SCORE_MODES.index(kv[0][3])
+                                        if kv[0][3] in SCORE_MODES else 9,)):
+        cells = []
+        for key in ('AP_rare', 'mAP'):
+            cells.append(format_paired(paired_diff(
+                {s: v[key] for s, v in got.items()},
+                {s: stock[(det, setting, s)][key] for s in got})))
+        lines.append(f'| {DETECTORS[det]["name"]} | {method} | {setting} | '
+                     f'{"det (default)" if mode == "default" else mode} | ' +
+                     ' | '.join(cells) + ' |')
+    return lines
 
 
 def _init_line(pretrain):

@@ -64,6 +64,9 @@ _ABLATION_METHODS = {
     'clipjoint-bg-zero': 'bg_zero',
     'clipjoint-bg-none': 'bg_none',
     'clipjoint-no-aux': 'no_aux_ce',
+    # the semantic benchmark's balanced-loss remedy: the branch's InfoNCE and
+    # aux CE logit-adjusted by the running label prior (tau = 1)
+    'clipjoint-balanced': 'logit_adjust',
     'clipjoint-bank-lr1': 'bank_lr1',
     'clipjoint-frozen-text': 'frozen_text',
     'clipjoint-drift1': 'drift_w1',

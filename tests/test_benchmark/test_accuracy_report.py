@@ -168,3 +168,46 @@ def test_per_class_table_means_over_common_seeds():
     with pytest.raises(ValueError, match='no seed'):
         per_class_table(runs, ['a'], ['stock', 'clipjoint'], 'clean',
                         'rtmdet')
+
+
+def test_score_modes_are_paired_with_stock_on_rare_ap():
+    """Each ClipJoint score mode (same checkpoint) is compared with the
+    stock detector of the same seed, rare AP first: a remedy that acts only
+    at inference (clip / fuse scoring) is judged where it acts."""
+    def rec(method, seed, m, rare, modes=None):
+        r = dict(detector='frcnn', method=method, setting='imbalanced',
+                 seed=seed, summary=dict(mAP=m, mAP50=m, AP_rare=rare))
+        if modes:
+            r['score_modes'] = modes
+        return r
+
+    def summ(m, rare):
+        return dict(mAP=m, mAP50=m, AP_rare=rare)
+
+    runs = [rec('stock', 0, 0.30, 0.02), rec('stock', 1, 0.20, 0.04),
+            rec('clipjoint-balanced', 0, 0.30, 0.02,
+                dict(default=summ(0.30, 0.02), fuse=summ(0.31, 0.08),
+                     clip=summ(0.29, 0.12))),
+            rec('clipjoint-balanced', 1, 0.21, 0.04,
+                dict(default=summ(0.21, 0.04), fuse=summ(0.22, 0.12),
+                     clip=summ(0.20, 0.14)))]
+    modes = {('frcnn', 'clipjoint-balanced', 'imbalanced'): {
+        k: [r['score_modes'][k] for r in runs[2:]]
+        for k in ('default', 'fuse', 'clip')}}
+    lines = accuracy_report._mode_lines(runs, modes)
+    assert ('| Faster R-CNN | clipjoint-balanced | imbalanced | 25.5 / 3.0 | '
+            '26.5 / 10.0 | 24.5 / 13.0 |') in lines
+    head = [i for i, x in enumerate(lines) if 'minus the stock' in x]
+    assert len(head) == 1
+    rows = [x for x in lines[head[0]:] if x.startswith('| Faster R-CNN')]
+    assert [r.split(' | ')[3] for r in rows] == ['det (default)', 'fuse',
+                                                  'clip']
+    # clip: rare diffs +10 and +10 -> +10.0, zero spread -> a win; mAP
+    # diffs -1 and 0 -> -0.5, 0/2 ahead, a tie
+    assert rows[2] == ('| Faster R-CNN | clipjoint-balanced | imbalanced | '
+                       'clip | +10.0 [+10.0, +10.0] 2/2 win | '
+                       '-0.5 [-6.9, +5.9] 0/2 tie |')
+    # no stock run: the mode means only, no paired table
+    alone = accuracy_report._mode_lines(runs[2:], modes)
+    assert not any('minus the stock' in x for x in alone)
+    assert accuracy_report._mode_lines(runs, {}) == []

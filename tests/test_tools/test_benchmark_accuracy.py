@@ -103,6 +103,8 @@ def test_clipjoint_variants_change_only_their_keys(det, synthetic_coco,
     assert heads['clipjoint-bg-none'].text_bank.background is None
     assert heads['clipjoint-proj128'].branch.proj_hidden == 128
     assert heads['clipjoint-frozen-text'].text_bank.learnable is False
+    assert heads['clipjoint-balanced'].branch.logit_adjust == 1.0
+    assert heads['clipjoint-balanced'].branch.loss_aux == base.branch.loss_aux
     assert heads['clipjoint'] == base
     # the bank's optimizer settings are merged key by key too
     keys = build_experiment_cfg(det, 'clipjoint-bank-lr1', synthetic_coco,
@@ -111,14 +113,20 @@ def test_clipjoint_variants_change_only_their_keys(det, synthetic_coco,
     assert keys['text_bank.embeddings']['lr_mult'] == 1.0
     assert keys['text_bank.log_scale']['decay_mult'] == 0.0
     # every variant builds into a model with the change applied
-    for v in ('clipjoint-no-aux', 'clipjoint-bg-none'):
+    for v in ('clipjoint-no-aux', 'clipjoint-bg-none', 'clipjoint-balanced'):
         cfg = build_experiment_cfg(det, v, synthetic_coco, str(tmp_path))
         from mmdet.registry import MODELS
+        from mmengine.registry import init_default_scope
+        init_default_scope('mmdet')  # as the runner does (any test order)
         model = MODELS.build(cfg.model)
         head = model.roi_head.bbox_head if det == 'frcnn' else \
             model.bbox_head
         if v == 'clipjoint-no-aux':
             assert head.branch.loss_aux is None
+        elif v == 'clipjoint-balanced':
+            assert head.branch.logit_adjust == 1.0
+            assert head.branch.label_counts.shape == (
+                head.num_classes + int(head.text_bank.with_background), )
         else:
             assert not head.text_bank.with_background
 

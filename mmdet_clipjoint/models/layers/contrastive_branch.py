@@ -34,6 +34,16 @@ class ContrastiveBranch(BaseModule):
     * ``loss_clip_ce``: the auxiliary CE of the background regions towards
       the bank's background entry (needs one; None: off).
 
+    With ``logit_adjust=tau > 0`` both terms are *logit-adjusted* (Menon et
+    al., 2021, "Long-tail learning via logit adjustment"; Balanced Softmax,
+    Ren et al., 2020): while training, every logit column k gets
+    ``+ tau * log(prior_k)``, the prior being the share of column k among
+    the samples the branch has trained so far (a running count kept in the
+    buffer ``label_counts``, saved with the checkpoint, summed over ranks,
+    Laplace-smoothed). A rare class must then win by a margin, so at
+    inference (raw logits, ``clip`` / ``fuse`` scoring) it is no longer
+    drowned by its frequent neighbours. Inference is unchanged.
+
     Where the branch forks off the host's feature, its gradient into the
     shared trunk is bounded (:meth:`fork`, :func:`fork_with_grad_share`):
     at most ``max_grad_share`` times the host's own; a call that should not
@@ -55,6 +65,9 @@ class ContrastiveBranch(BaseModule):
         max_grad_share (float, optional): Bound of the branch's gradient
             into the trunk relative to the host's at the fork (None:
             unbounded).
+        logit_adjust (float): tau of the training-time logit adjustment by
+            the running label prior (0: off, the default; 1: Menon et al.'s
+            choice). Only the training losses see it.
         owner (str): The head's name, for error messages.
         background_samples (str): What the auxiliary CE trains (e.g.
             ``'background RoIs'``), for error messages.
@@ -73,6 +86,7 @@ class ContrastiveBranch(BaseModule):
                      type='CrossEntropyLoss', use_sigmoid=False,
                      loss_weight=1.0),
                  max_grad_share: Optional[float] = 1.0,
+                 logit_adjust: float = 0.0,
                  owner: str = 'the head',
                  background_samples: str = 'background samples',
                  init_cfg: OptMultiConfig = None) -> None:
@@ -100,6 +114,16 @@ class ContrastiveBranch(BaseModule):
             raise ValueError(f'max_grad_share={max_grad_share} must be >= 0 '
                              '(or None for no bound).')
         self.max_grad_share = max_grad_share
+        if not logit_adjust >= 0:
+            raise ValueError(
+                f'logit_adjust={logit_adjust} must be >= 0 (0: off; 1: the '
+                'logit-adjusted loss of Menon et al.).')
+        self.logit_adjust = float(logit_adjust)
+        if self.logit_adjust > 0:
+            # samples trained per logit column (classes, then background)
+            width = num_classes + int(self.text_bank.with_background)
+            self.register_buffer('label_counts',
+                                 torch.zeros(width, dtype=torch.float64))
         self.spatial = bool(spatial)
         embed_dim = self.text_bank.embed_dim
         if self.spatial:
@@ -200,6 +224,40 @@ class ContrastiveBranch(BaseModule):
     # ------------------------------------------------------------------
     # training
     # ------------------------------------------------------------------
+    def adjust_logits(self, logits: Tensor, labels: Tensor,
+                      weights: Tensor) -> Tensor:
+        """Count this batch's trained samples and logit-adjust by the prior.
+
+        Args:
+            logits (Tensor): (N, K) training logits, K = C (+ 1 with a
+                background entry).
+            labels (Tensor): (N,) targets in ``[0, C]``, C = background.
+            weights (Tensor): (N,) weights; samples of weight 0 are not
+                trained and not counted.
+
+        Returns:
+            Tensor: ``logits + logit_adjust * log(prior)``, shape (N, K);
+            ``logits`` itself when ``logit_adjust`` is 0.
+        """
+        if self.logit_adjust == 0:
+            return logits
+        K = self.label_counts.numel()
+        if logits.size(1) != K:
+            raise ValueError(
+                f'logit_adjust: the branch counts {K} logit columns (its '
+                f'{self.num_classes} training classes'
+                f'{" and background" if K > self.num_classes else ""}) but '
+                f'got {logits.size(1)}: train with the training vocabulary '
+                '(set_vocabulary is for inference).')
+        from mmengine.dist import all_reduce
+        trained = weights > 0
+        idx = labels[trained].clamp(0, K - 1).long()
+        counts = torch.bincount(idx, minlength=K).to(self.label_counts)
+        all_reduce(counts, op='sum')
+        self.label_counts += counts
+        prior = (self.label_counts + 1) / (self.label_counts.sum() + K)
+        return logits + (self.logit_adjust * prior.log()).to(logits)
+
     def loss(self, emb: Tensor, labels: Tensor, weights: Tensor,
              avg_factor: Tensor) -> Dict[str, Tensor]:
         """The branch's losses on sampled regions.
@@ -220,16 +278,17 @@ class ContrastiveBranch(BaseModule):
         """
         logits = self.logits(emb)
         C = self.num_classes
+        trained = self.adjust_logits(logits, labels, weights)
         losses = dict(
             loss_contrast=self.loss_contrast(
-                logits, labels, weight=weights, avg_factor=avg_factor,
+                trained, labels, weight=weights, avg_factor=avg_factor,
                 num_classes=C))
         fg = (labels >= 0) & (labels < C)
         if self.loss_aux is not None:
             bg = ~fg & (weights > 0)
             losses['loss_clip_ce'] = self.loss_aux(
-                logits[bg], torch.full_like(labels[bg], C), weights[bg],
-                avg_factor=avg_factor) if bg.any() else logits.sum() * 0
+                trained[bg], torch.full_like(labels[bg], C), weights[bg],
+                avg_factor=avg_factor) if bg.any() else trained.sum() * 0
         if self.text_bank.drift_weight > 0:
             losses['loss_text_drift'] = self.text_bank.drift_loss()
         if fg.any():
@@ -238,4 +297,5 @@ class ContrastiveBranch(BaseModule):
 
     def extra_repr(self) -> str:
         return (f'num_classes={self.num_classes}, spatial={self.spatial}, '
-                f'max_grad_share={self.max_grad_share}')
+                f'max_grad_share={self.max_grad_share}, '
+                f'logit_adjust={self.logit_adjust}')

@@ -93,6 +93,57 @@ def test_loss_without_background_regions_or_aux():
                                         torch.tensor(5.))
 
 
+def test_logit_adjust_is_the_ce_with_the_running_prior():
+    """logit_adjust=tau: both terms together are one (C + 1)-way CE of
+    ``logits + tau * log(prior)``, the prior counted over every trained
+    sample so far (Laplace-smoothed, background included), kept in a
+    checkpointed buffer; inference logits are untouched."""
+    plain, b = branch(), branch(logit_adjust=1.0)
+    assert 'label_counts' not in plain.state_dict()  # off: no new state
+    torch.manual_seed(2)
+    emb = F.normalize(torch.randn(40, D), dim=-1)
+    labels = torch.tensor([C] * 24 + [0] * 12 + [1] * 3 + [2])  # 3: none
+    weights = torch.ones(40)
+    weights[:4] = 0  # four background samples not trained: not counted
+    losses = b.loss(emb, labels, weights, torch.tensor(36.))
+    counts = torch.tensor([12., 3., 1., 0., 20.], dtype=torch.float64)
+    torch.testing.assert_close(b.label_counts, counts)
+    prior = (counts + 1) / (counts.sum() + C + 1)
+    ref = F.cross_entropy(b.logits(emb) + prior.log().float(), labels,
+                          reduction='none')[4:].mean()
+    torch.testing.assert_close(
+        losses['loss_contrast'] + losses['loss_clip_ce'], ref)
+    # the same batch without adjustment gives another loss: a rare class
+    # must now win by a margin, so its terms grow
+    unadj = F.cross_entropy(b.logits(emb), labels, reduction='none')
+    adj = F.cross_entropy(b.logits(emb) + prior.log().float(), labels,
+                          reduction='none')
+    assert (adj[labels == 2] > unadj[labels == 2]).all()
+    # the counts run on (a second batch adds to them) and are saved
+    b.loss(emb, labels, weights, torch.tensor(36.))
+    torch.testing.assert_close(b.label_counts, 2 * counts)
+    other = branch(logit_adjust=1.0)
+    other.load_state_dict(b.state_dict())
+    torch.testing.assert_close(other.label_counts, 2 * counts)
+    # inference is unchanged: probs are the raw logits' softmax
+    torch.testing.assert_close(b.probs(emb), b.logits(emb).softmax(-1))
+    # tau scales the adjustment; no background entry: C columns
+    half = branch(logit_adjust=0.5, loss_aux=None,
+                  text_bank=dict(BANK, background=None))
+    assert half.label_counts.shape == (C, )
+    fg = labels[24:]
+    out = half.loss(emb[24:], fg, torch.ones(16), torch.tensor(16.))
+    cnt = torch.tensor([12., 3., 1., 0.], dtype=torch.float64)
+    p = (cnt + 1) / (cnt.sum() + C)
+    torch.testing.assert_close(
+        out['loss_contrast'],
+        F.cross_entropy(half.logits(emb[24:]) + 0.5 * p.log().float(), fg))
+    # trained under another vocabulary's width: a clear error
+    with pytest.raises(ValueError, match='training vocabulary'):
+        b.adjust_logits(torch.zeros(3, C + 3), torch.zeros(3).long(),
+                        torch.ones(3))
+
+
 def test_grad_share_is_a_call_argument():
     b = branch(max_grad_share=0.5)
     x = torch.randn(3, 6, requires_grad=True)
@@ -114,6 +165,7 @@ def test_grad_share_is_a_call_argument():
      'loss_aux.loss_weight must be >= 0'),
     (dict(text_bank=dict(BANK, background=None)), 'background entry'),
     (dict(max_grad_share=-0.1), 'max_grad_share=-0.1 must be >= 0'),
+    (dict(logit_adjust=-1.0), 'logit_adjust=-1.0 must be >= 0'),
 ])
 def test_clear_errors(kw, match):
     with pytest.raises(ValueError, match=match):
