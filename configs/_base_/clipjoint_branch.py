@@ -39,6 +39,9 @@ clipjoint_text_bank = dict(
 # branch's gradient into the shared trunk is at most max_grad_share x the
 # detector's own at the fork. A child config changes one of them under
 # `branch`: model = dict(bbox_head=dict(branch=dict(loss_aux=None))).
+# `logit_adjust` (default 0: off) adds tau * log(prior) to the training
+# logits of both terms, the prior counted over the samples trained so far
+# (the long-tail ablation `logit_adjust`, clipjoint_ablations.py).
 clipjoint_branch = dict(
     type='ContrastiveBranch',
     loss_contrast=dict(type='InfoNCELoss', symmetric=False, loss_weight=1.0),
