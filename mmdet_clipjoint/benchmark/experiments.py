@@ -98,6 +98,13 @@ def _clipjoint_variants() -> Dict[str, dict]:
     # ... and the centred rows deranged: the centred remedy's control
     variants['clipjoint-centred-permuted'] = dict(
         text_rows='centred-permuted')
+    # the balanced-loss remedy's controls of the prior: the same logit
+    # adjustment with a random bank, and with the CLIP rows deranged
+    balanced = heads['logit_adjust'].to_dict()
+    variants['clipjoint-balanced-random-text'] = dict(
+        heads['random_text'].to_dict(), **balanced)
+    variants['clipjoint-balanced-permuted'] = dict(balanced,
+                                                   text_rows='permuted')
     return variants
 
 

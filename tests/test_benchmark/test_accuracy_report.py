@@ -207,6 +207,21 @@ def test_score_modes_are_paired_with_stock_on_rare_ap():
     assert rows[2] == ('| Faster R-CNN | clipjoint-balanced | imbalanced | '
                        'clip | +10.0 [+10.0, +10.0] 2/2 win | '
                        '-0.5 [-6.9, +5.9] 0/2 tie |')
+    # the remedy minus its control in each mode, paired by seed
+    ctrl = [rec('clipjoint-balanced-random-text', s, 0.3, 0.0,
+                dict(default=summ(0.3, 0.0), fuse=summ(0.3, 0.06 + s / 100),
+                     clip=summ(0.3, 0.0))) for s in (0, 1)]
+    lines = accuracy_report._mode_lines(runs + ctrl, modes)
+    head = lines.index('### The remedies minus their controls, each score '
+                       'mode, paired by seed (x 100)')
+    rows = lines[head + 4:]
+    assert len(rows) == 3  # det, fuse, clip
+    # fuse: rare 0.08 - 0.06 and 0.12 - 0.07 -> +2.0 and +5.0
+    assert rows[1].startswith('| Faster R-CNN | clipjoint-balanced − '
+                              'clipjoint-balanced-random-text | imbalanced '
+                              '| fuse | +3.5 [')
+    assert not any('remedies minus' in x
+                   for x in accuracy_report._mode_lines(runs, modes))
     # no stock run: the mode means only, no paired table
     alone = accuracy_report._mode_lines(runs[2:], modes)
     assert not any('minus the stock' in x for x in alone)

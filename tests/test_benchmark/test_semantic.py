@@ -129,7 +129,17 @@ def _bank(cfg):
     banks = [m for m in model.modules()
              if isinstance(m, ContrastiveTextBank)]
     assert len(banks) == 1
+    _BRANCHES[id(banks[0])] = next(
+        m for m in model.modules() if hasattr(m, 'logit_adjust'))
     return banks[0]
+
+
+#: the ContrastiveBranch that owns a bank built by _bank (bank id -> branch)
+_BRANCHES = {}
+
+
+def _branch_of(bank):
+    return _BRANCHES[id(bank)]
 
 
 def test_text_bank_arms_start_where_they_should(tmp_path):
@@ -149,6 +159,12 @@ def test_text_bank_arms_start_where_they_should(tmp_path):
     permuted = bank('clipjoint-permuted')
     assert torch.allclose(permuted.embeddings.data,
                           clip[derangement(15, seed=0)], atol=1e-6)
+    # the balanced remedy's permuted control: the same rows, adjusted
+    bal_perm = bank('clipjoint-balanced-permuted')
+    assert torch.allclose(bal_perm.embeddings.data,
+                          clip[derangement(15, seed=0)], atol=1e-6)
+    assert _branch_of(bal_perm).logit_adjust == 1.0
+    assert _branch_of(bank('clipjoint-balanced')).logit_adjust == 1.0
     centred = bank('clipjoint-centred')
     assert torch.allclose(centred.embeddings.data,
                           text_rows('centred', SEMANTIC_CLASSES), atol=1e-6)

@@ -105,6 +105,12 @@ def test_clipjoint_variants_change_only_their_keys(det, synthetic_coco,
     assert heads['clipjoint-frozen-text'].text_bank.learnable is False
     assert heads['clipjoint-balanced'].branch.logit_adjust == 1.0
     assert heads['clipjoint-balanced'].branch.loss_aux == base.branch.loss_aux
+    # its control: the same adjustment, a random bank
+    ctrl = heads['clipjoint-balanced-random-text']
+    assert ctrl.branch.logit_adjust == 1.0
+    assert ctrl.text_bank.init_source == 'random'
+    assert CLIPJOINT_VARIANTS['clipjoint-balanced-permuted'] == dict(
+        branch=dict(logit_adjust=1.0), text_rows='permuted')
     assert heads['clipjoint'] == base
     # the bank's optimizer settings are merged key by key too
     keys = build_experiment_cfg(det, 'clipjoint-bank-lr1', synthetic_coco,
