@@ -220,6 +220,35 @@ def _mode_lines(runs, modes):
         lines.append(f'| {DETECTORS[det]["name"]} | {method} | {setting} | '
                      f'{"det (default)" if mode == "default" else mode} | ' +
                      ' | '.join(cells) + ' |')
+    # ... and minus the long-tail peers in the branch's own modes (det
+    # mode: the table "ClipJoint minus the long-tail peers")
+    peers = {(r['detector'], r['method'], r['setting'], r['seed']):
+             r['summary'] for r in runs if r['method'] in ('normed', 'seesaw')}
+    rows = []
+    for (det, method, setting, mode), got in by_seed.items():
+        if mode not in ('fuse', 'clip'):
+            continue
+        for peer in ('normed', 'seesaw'):
+            ref = {s: peers[(det, peer, setting, s)] for s in got
+                   if (det, peer, setting, s) in peers}
+            if not ref:
+                continue
+            cells = [format_paired(paired_diff(
+                {s: v[key] for s, v in got.items()},
+                {s: v[key] for s, v in ref.items()}))
+                for key in ('AP_rare', 'mAP')]
+            rows.append(((det, method, peer, setting,
+                          SCORE_MODES.index(mode)),
+                         f'| {DETECTORS[det]["name"]} | {method} − '
+                         f'{METHOD_NAMES[peer]} | {setting} | {mode} | ' +
+                         ' | '.join(cells) + ' |'))
+    if rows:
+        lines += [
+            '', '### ClipJoint score modes minus the long-tail peers, paired '
+            'by seed (x 100)', '',
+            '| detector | ClipJoint arm − peer | setting | mode | Δ AP rare '
+            '| Δ mAP |', '|---|---|---|---|---|---|']
+        lines += [r[-1] for r in sorted(rows)]
     # a remedy that acts through the branch's scores (logit adjustment) is
     # told from its controls in every mode too
     rows = []

@@ -222,6 +222,18 @@ def test_score_modes_are_paired_with_stock_on_rare_ap():
                               '| fuse | +3.5 [')
     assert not any('remedies minus' in x
                    for x in accuracy_report._mode_lines(runs, modes))
+    # the branch's modes minus a long-tail peer (fuse and clip only)
+    seesaw = [rec('seesaw', s, 0.3, 0.15) for s in (0, 1)]
+    lines = accuracy_report._mode_lines(runs + seesaw, modes)
+    head = lines.index('### ClipJoint score modes minus the long-tail peers,'
+                       ' paired by seed (x 100)')
+    rows = lines[head + 4:head + 6]
+    # fuse rare: 0.08 - 0.15, 0.12 - 0.15 -> -5.0; clip: -3.0 and -1.0
+    assert rows[0].startswith('| Faster R-CNN | clipjoint-balanced − Seesaw '
+                              '| imbalanced | fuse | -5.0 [')
+    assert rows[1].startswith('| Faster R-CNN | clipjoint-balanced − Seesaw '
+                              '| imbalanced | clip | -2.0 [')
+    assert lines[head + 6:] == []  # det mode: in the main peers table
     # no stock run: the mode means only, no paired table
     alone = accuracy_report._mode_lines(runs[2:], modes)
     assert not any('minus the stock' in x for x in alone)
