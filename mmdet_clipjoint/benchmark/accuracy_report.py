@@ -46,12 +46,13 @@ BANK_ARMS = ('clipjoint-random-text', 'clipjoint-permuted',
 #: remedy arm -> its controls: the same geometry without the meaning (the
 #: remedy's rows deranged among the classes) and no CLIP at all (a random
 #: bank); the remedy minus each, paired by seed, tells whether CLIP's
-#: meaning helps once the geometry is fixed
+#: meaning helps once the geometry is fixed. The balanced remedy (a loss,
+#: not a bank) is also paired with the recipe it changes (``clipjoint``)
 REMEDY_CONTROLS = {
     'clipjoint-centred': ('clipjoint-centred-permuted',
                           'clipjoint-random-text'),
     'clipjoint-balanced': ('clipjoint-balanced-permuted',
-                           'clipjoint-balanced-random-text'),
+                           'clipjoint-balanced-random-text', 'clipjoint'),
 }
 #: the fields that identify a run
 RUN_KEY = ('detector', 'method', 'setting', 'seed')
