@@ -6,6 +6,7 @@ from typing import Dict, Optional, Tuple
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+from mmengine.dist import all_reduce
 from mmengine.model import BaseModule
 from torch import Tensor
 
@@ -249,7 +250,6 @@ class ContrastiveBranch(BaseModule):
                 f'{" and background" if K > self.num_classes else ""}) but '
                 f'got {logits.size(1)}: train with the training vocabulary '
                 '(set_vocabulary is for inference).')
-        from mmengine.dist import all_reduce
         trained = weights > 0
         idx = labels[trained].clamp(0, K - 1).long()
         counts = torch.bincount(idx, minlength=K).to(self.label_counts)

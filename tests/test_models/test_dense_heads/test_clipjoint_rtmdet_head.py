@@ -149,3 +149,30 @@ def test_honour_ignored_instances(honour):
 def test_honour_ignored_must_be_bool():
     with pytest.raises(TypeError, match='honour_ignored'):
         build(CFG, honour_ignored='yes')
+
+
+def test_logit_adjusted_branch_config():
+    """The `logit-adjust` config: the branch counts the samples it trains
+    (positives by class, mined negatives as background) and adjusts only
+    its own terms; the detector's losses are those of the main config."""
+    cfg = config_path('clipjoint_rtmdet',
+                      'clipjoint-rtmdet_tiny_logit-adjust_8xb32-300e_coco.py')
+    adj, main = build(cfg), build(CFG)
+    assert adj.branch.logit_adjust == 1.0 and main.branch.logit_adjust == 0
+    adj.train()
+    main.train()
+    data = samples([2, 1])
+    got = adj.loss(feats(CH), data)
+    ref = main.loss(feats(CH), data)
+    counts = adj.branch.label_counts
+    assert counts.shape == (adj.num_classes + 1, )
+    labels = {int(x) for s in data for x in s.gt_instances.labels}
+    pos = counts[:-1]
+    # positives only of the images' classes, one count per location
+    assert pos.sum() > 0 and set(pos.nonzero().flatten().tolist()) <= labels
+    # the mined negatives (neg_pos_ratio per positive) as background
+    assert counts[-1] == adj.neg_pos_ratio * pos.sum()
+    for k in ('loss_cls', 'loss_bbox'):
+        torch.testing.assert_close(scalar(got[k]), scalar(ref[k]))
+    assert not torch.allclose(scalar(got['loss_contrast']),
+                              scalar(ref['loss_contrast']))
