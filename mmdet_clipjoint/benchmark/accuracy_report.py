@@ -164,6 +164,14 @@ def write_report(out, runs, name, preset, elapsed, data, pretrain=None):
 SCORE_MODES = ('default', 'fuse', 'clip')
 
 
+def _rare_map_cells(got, ref):
+    """Two paired cells, Δ AP rare and Δ mAP, of ``{seed: summary}``
+    mappings ``got`` minus ``ref``."""
+    return [format_paired(paired_diff(
+        {s: v[key] for s, v in got.items()},
+        {s: v[key] for s, v in ref.items()})) for key in ('AP_rare', 'mAP')]
+
+
 def _mode_lines(runs, modes):
     """The ClipJoint score-mode tables: mAP and rare AP of each mode (same
     checkpoints), then each mode minus the stock detector, paired by seed.
@@ -213,11 +221,8 @@ def _mode_lines(runs, modes):
             by_seed.items(),
             key=lambda kv: kv[0][:3] + (SCORE_MODES.index(kv[0][3])
                                         if kv[0][3] in SCORE_MODES else 9,)):
-        cells = []
-        for key in ('AP_rare', 'mAP'):
-            cells.append(format_paired(paired_diff(
-                {s: v[key] for s, v in got.items()},
-                {s: stock[(det, setting, s)][key] for s in got})))
+        cells = _rare_map_cells(
+            got, {s: stock[(det, setting, s)] for s in got})
         lines.append(f'| {DETECTORS[det]["name"]} | {method} | {setting} | '
                      f'{"det (default)" if mode == "default" else mode} | ' +
                      ' | '.join(cells) + ' |')
@@ -234,10 +239,7 @@ def _mode_lines(runs, modes):
                    if (det, peer, setting, s) in peers}
             if not ref:
                 continue
-            cells = [format_paired(paired_diff(
-                {s: v[key] for s, v in got.items()},
-                {s: v[key] for s, v in ref.items()}))
-                for key in ('AP_rare', 'mAP')]
+            cells = _rare_map_cells(got, ref)
             rows.append(((det, method, peer, setting,
                           SCORE_MODES.index(mode)),
                          f'| {DETECTORS[det]["name"]} | {method} − '
@@ -258,10 +260,7 @@ def _mode_lines(runs, modes):
             ref = by_seed.get((det, control, setting, mode))
             if not ref:
                 continue
-            cells = [format_paired(paired_diff(
-                {s: v[key] for s, v in got.items()},
-                {s: v[key] for s, v in ref.items()}))
-                for key in ('AP_rare', 'mAP')]
+            cells = _rare_map_cells(got, ref)
             rows.append((det, method, control, setting,
                          SCORE_MODES.index(mode) if mode in SCORE_MODES else 9,
                          f'| {DETECTORS[det]["name"]} | {method} − {control} '
