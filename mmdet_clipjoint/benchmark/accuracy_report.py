@@ -53,6 +53,11 @@ REMEDY_CONTROLS = {
                           'clipjoint-random-text'),
     'clipjoint-balanced': ('clipjoint-balanced-permuted',
                            'clipjoint-balanced-random-text', 'clipjoint'),
+    # both remedies: against its deranged rows, the balanced random bank,
+    # and each remedy alone
+    'clipjoint-centred-balanced': ('clipjoint-centred-balanced-permuted',
+                                   'clipjoint-balanced-random-text',
+                                   'clipjoint-balanced', 'clipjoint-centred'),
 }
 #: the fields that identify a run
 RUN_KEY = ('detector', 'method', 'setting', 'seed')

@@ -105,6 +105,12 @@ def _clipjoint_variants() -> Dict[str, dict]:
         heads['random_text'].to_dict(), **balanced)
     variants['clipjoint-balanced-permuted'] = dict(balanced,
                                                    text_rows='permuted')
+    # both remedies at once (the cone opened, the loss balanced) and its
+    # control: the centred rows deranged among the classes, adjusted alike
+    variants['clipjoint-centred-balanced'] = dict(balanced,
+                                                  text_rows='centred')
+    variants['clipjoint-centred-balanced-permuted'] = dict(
+        balanced, text_rows='centred-permuted')
     return variants
 
 

@@ -173,6 +173,17 @@ def test_text_bank_arms_start_where_they_should(tmp_path):
         centred_perm.embeddings.data,
         text_rows('centred', SEMANTIC_CLASSES)[derangement(15, seed=0)],
         atol=1e-6)
+    # both remedies: the centred rows, adjusted; its control deranges them
+    both = bank('clipjoint-centred-balanced')
+    assert torch.allclose(both.embeddings.data,
+                          text_rows('centred', SEMANTIC_CLASSES), atol=1e-6)
+    assert _branch_of(both).logit_adjust == 1.0
+    both_perm = bank('clipjoint-centred-balanced-permuted')
+    assert torch.allclose(
+        both_perm.embeddings.data,
+        text_rows('centred', SEMANTIC_CLASSES)[derangement(15, seed=0)],
+        atol=1e-6)
+    assert _branch_of(both_perm).logit_adjust == 1.0
     # the bank option centre='coco' starts from the same rows and keeps
     # the centre, so the all-class rows set_vocabulary gives it at test
     # (zero-shot arm `centred`) are centred the same way
