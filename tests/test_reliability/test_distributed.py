@@ -195,3 +195,61 @@ def test_two_process_gloo_training(synthetic_coco, tmp_path):
         assert agree["cos"] >= min_cos, (name, agree)
         assert agree['rel_err'] <= max_err, (name, agree)
         assert 0.98 <= agree['norm_ratio'] <= 1.02, (name, agree)
+
+
+PRIOR_SCRIPT = textwrap.dedent('''
+    """Each rank trains its own labels through a logit-adjusted branch."""
+    import sys
+    import torch
+    import torch.distributed as dist
+    import torch.nn.functional as F
+    import mmdet_clipjoint  # noqa: F401
+    from mmdet.registry import MODELS
+    from mmdet.utils import register_all_modules
+
+    register_all_modules()
+    dist.init_process_group('gloo')
+    rank = dist.get_rank()
+    torch.manual_seed(0)  # the same model on both ranks
+    b = MODELS.build(dict(
+        type='ContrastiveBranch', in_channels=6, num_classes=4,
+        proj_hidden=5, logit_adjust=1.0,
+        text_bank=dict(type='ContrastiveTextBank', class_names=list('abcd'),
+                       embed_dim=8, init_source='random',
+                       background='learned', cache_dir=None)))
+    b.init_weights()
+    # rank 0: 6 x class 0 and 2 background; rank 1: 3 x class 2
+    labels = [torch.tensor([0] * 6 + [4] * 2), torch.tensor([2] * 3)][rank]
+    emb = F.normalize(torch.randn(len(labels), 8), dim=-1)
+    losses = b.loss(emb, labels, torch.ones(len(labels)),
+                    torch.tensor(float(len(labels))))
+    prior = (b.label_counts + 1) / (b.label_counts.sum() + 5)
+    ref = F.cross_entropy(b.logits(emb) + prior.log().float(), labels)
+    torch.save(dict(counts=b.label_counts, ref=ref,
+                    got=losses['loss_contrast'] + losses['loss_clip_ce']),
+               sys.argv[1] + f'/prior_rank{rank}.pt')
+''')
+
+
+def test_logit_adjust_prior_is_summed_over_ranks(tmp_path):
+    """With 2 gloo ranks, ``ContrastiveBranch(logit_adjust=1)`` counts the
+    labels of both ranks (all_reduce), so every rank adjusts by the same
+    global prior; the loss is the CE with that prior."""
+    (tmp_path / 'prior.py').write_text(PRIOR_SCRIPT)
+    torchrun = osp.join(osp.dirname(sys.executable), 'torchrun')
+    env = dict(os.environ, OMP_NUM_THREADS='1',
+               PYTHONPATH=os.pathsep.join(
+                   [ROOT, os.environ.get('PYTHONPATH', '')]))
+    proc = subprocess.run(
+        [torchrun, '--standalone', '--nproc_per_node', '2',
+         str(tmp_path / 'prior.py'), str(tmp_path)],
+        capture_output=True, text=True, timeout=600, env=env)
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-5000:]
+    out = [torch.load(tmp_path / f'prior_rank{r}.pt', weights_only=True)
+           for r in (0, 1)]
+    both = torch.tensor([6., 0., 3., 0., 2.], dtype=torch.float64)
+    for o in out:
+        torch.testing.assert_close(o['counts'], both)
+        # every trained sample here has weight 1 and the mean loss of the
+        # rank's own samples under the global prior
+        torch.testing.assert_close(o['got'], o['ref'])
