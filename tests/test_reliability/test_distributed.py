@@ -35,6 +35,11 @@ LAUNCH_SHIM = textwrap.dedent('''
     config_module.FormatCode = lambda text, **kwargs: (text, False)
     sys.argv = sys.argv[1:]
     runpy.run_path(sys.argv[0], run_name='__main__')
+    # leave together: a rank that exits with its gloo group alive can abort
+    # ('terminate called without an active exception')
+    if dist.is_initialized():
+        dist.barrier()
+        dist.destroy_process_group()
 ''')
 
 DUMP_HOOK = textwrap.dedent('''
@@ -228,6 +233,10 @@ PRIOR_SCRIPT = textwrap.dedent('''
     torch.save(dict(counts=b.label_counts, ref=ref,
                     got=losses['loss_contrast'] + losses['loss_clip_ce']),
                sys.argv[1] + f'/prior_rank{rank}.pt')
+    # leave together: a rank that exits with its gloo group alive can abort
+    # ('terminate called without an active exception')
+    dist.barrier()
+    dist.destroy_process_group()
 ''')
 
 
