@@ -58,6 +58,11 @@ REMEDY_CONTROLS = {
     'clipjoint-centred-balanced': ('clipjoint-centred-balanced-permuted',
                                    'clipjoint-balanced-random-text',
                                    'clipjoint-balanced', 'clipjoint-centred'),
+    # the other long-tail remedies change the recipe, not the rows: each is
+    # paired with the recipe itself
+    'clipjoint-margin': ('clipjoint', ),
+    'clipjoint-freq-temp': ('clipjoint', ),
+    'clipjoint-freq-fuse': ('clipjoint', ),
 }
 #: the fields that identify a run
 RUN_KEY = ('detector', 'method', 'setting', 'seed')

@@ -67,6 +67,11 @@ _ABLATION_METHODS = {
     # the semantic benchmark's balanced-loss remedy: the branch's InfoNCE and
     # aux CE logit-adjusted by the running label prior (tau = 1)
     'clipjoint-balanced': 'logit_adjust',
+    # its other long-tail remedies: a cosine margin on the own class, class
+    # temperatures by frequency, fusion weighted by frequency (fuse mode)
+    'clipjoint-margin': 'margin0_1',
+    'clipjoint-freq-temp': 'freq_temp',
+    'clipjoint-freq-fuse': 'fuse_freq',
     'clipjoint-bank-lr1': 'bank_lr1',
     'clipjoint-frozen-text': 'frozen_text',
     'clipjoint-drift1': 'drift_w1',

@@ -1,6 +1,7 @@
 # Copyright (c) mmdet_clipjoint contributors. All rights reserved.
 from .caption_dataset import CaptionPhraseDataset, extract_phrases
 from .checks import check_coco_annotation_file
+from .class_counts import dataset_class_counts
 from .grounding_dataset import (GroundingPhraseDataset, match_phrase,
                                 phrase_class_index)
 from .semantic import (ALPHA_THRESHOLD, COCO_EMOJI, DISTRACTOR_EMOJI,
@@ -26,7 +27,8 @@ __all__ = [
     'SYNTHETIC_SHAPES', 'SYNTHETIC_SOURCE_CLASSES', 'SYNTHETIC_VOCABULARIES',
     'make_synthetic_dataset', 'make_synthetic_caption_dataset',
     'AnnotationStressWrapper', 'LongTailDataset', 'NoisyLabelDataset',
-    'CaptionPhraseDataset', 'check_coco_annotation_file', 'extract_phrases',
+    'CaptionPhraseDataset', 'check_coco_annotation_file',
+    'dataset_class_counts', 'extract_phrases',
     'ALPHA_THRESHOLD', 'COCO_EMOJI', 'DISTRACTOR_EMOJI', 'EMOJI_FONT_ENV',
     'SOURCE_EMOJI', 'EmojiArt', 'find_emoji_font', 'make_semantic_dataset',
     'render_object', 'MAX_COVERED', 'SEMANTIC_GENERATOR_VERSION',

@@ -20,6 +20,7 @@ from mmengine.model import is_model_wrapper
 from mmengine.runner import find_latest_checkpoint
 
 from mmdet.registry import HOOKS
+from ...datasets.class_counts import dataset_class_counts
 from ...models.layers import ContrastiveTextBank
 from ...models.layers.clipjoint_head_mixin import legacy_branch_key
 from ..data_checks import check_run_data, run_loops
@@ -87,6 +88,16 @@ class TextBankInitHook(Hook):
     * when ``load_from``'s bank does not fit (fine-tuning on another class
       list), says so, keeps the configured initialisation and leaves that
       bank's weights out of the load (``after_load_checkpoint``).
+
+    ``before_train`` (after the weights are initialised or loaded; not when
+    the run resumes, whose checkpoint holds them): counts the training
+    boxes per class (:func:`~mmdet_clipjoint.datasets.dataset_class_counts`)
+    and records them in every bank
+    (:meth:`ContrastiveTextBank.set_class_counts`), so the checkpoint
+    carries them: a bank with ``temperature_power`` sets its class
+    temperatures from them (when it was initialised for this run), and a
+    head with ``fuse_frequency_power`` weighs its fused scores by them at
+    inference.
 
     It also checks the run's COCO-format annotation files (no images, a
     training split without boxes, unknown category ids and duplicated image
@@ -324,6 +335,43 @@ class TextBankInitHook(Hook):
                     'and the scores meaningless. Evaluate it with '
                     f"--cfg-options model.{head_name}.score_mode=det, or "
                     'give a checkpoint trained with this ClipJoint config.')
+
+    def before_train(self, runner) -> None:
+        """Record the training set's boxes per class in every bank (and
+        set the class-frequency temperatures of the banks initialised for
+        this run); nothing when the run resumes."""
+        banks = self._banks(runner)
+        if not banks or self._resuming:
+            return
+        needed = [b for b in banks if b.temperature_power > 0]
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        needed += [m for m in model.modules()
+                   if getattr(m, 'fuse_frequency_power', 0) > 0]
+        dataset = runner.train_dataloader.dataset
+        counts = dataset_class_counts(dataset, banks[0].num_classes)
+        if counts is None:
+            msg = (f'the training set ({type(dataset).__name__}) has no '
+                   'get_data_info to count its boxes per class')
+            if needed:
+                raise ValueError(
+                    f'{msg}, but class-frequency temperatures '
+                    '(temperature_power) or frequency-weighted fusion '
+                    '(fuse_frequency_power) need the counts: train on an '
+                    'mmdet / mmengine dataset (or wrapper) or turn them '
+                    'off.')
+            print_log(f'{self._log_prefix()}{msg}; the text banks record '
+                      'no class counts.', logger='current')
+            return
+        for bank in banks:
+            if len(counts) != bank.num_classes:
+                continue  # checked against the data in before_run
+            bank.set_class_counts(
+                counts, init_temperatures=bank._checkpoint_source is None)
+        print_log(
+            f'{self._log_prefix()}training boxes per class recorded in the '
+            f'text bank: {int(counts.min())} .. {int(counts.max())} '
+            f'({int(counts.sum())} in all)', logger='current')
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Leave the weights of the banks that ``before_run`` found unusable

@@ -103,6 +103,7 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
                  neg_pos_ratio: int = 3,
                  score_mode: str = 'det',
                  fuse_alpha: float = 0.5,
+                 fuse_frequency_power: float = 0.0,
                  objectness_power: float = 1.0,
                  loss_word_region: OptConfigType = None,
                  caption_topk: int = 16,
@@ -131,6 +132,12 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
                 inference), ``clip`` or ``fuse``.
             fuse_alpha (float): Weight of the contrastive probabilities in
                 ``fuse`` mode.
+            fuse_frequency_power (float): 0 (default): ``fuse_alpha`` for
+                every class; p > 0: frequency-weighted fusion, class c
+                weighs the branch by ``1 - (1 - fuse_alpha) * (n_c /
+                n_max) ** p`` (n_c its training boxes, recorded in the text
+                bank when training starts): rare classes lean on the
+                branch.
             objectness_power (float): Exponent g in [0, 1] of the
                 detector's confidence in the ``clip`` scores,
                 ``softmax(cos / tau) * (max_c p_det(c)) ** g``: 1 (default)
@@ -156,6 +163,7 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
         self.neg_pos_ratio = int(neg_pos_ratio)
         self.score_mode = score_mode
         self.fuse_alpha = fuse_alpha
+        self.fuse_frequency_power = fuse_frequency_power
         self.objectness_power = objectness_power
         self.loss_word_region = build_word_region_loss(
             loss_word_region, self.text_bank, type(self).__name__,
@@ -686,7 +694,8 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
                 1, 2)
             clip = self.clip_probs(emb.reshape(B * N, -1),
                                    det.reshape(B * N, C)).view(B, N, K)
-            probs = fuse_probs(det, clip, self.score_mode, self.fuse_alpha)
+            probs = fuse_probs(det, clip, self.score_mode,
+                               self.fuse_weights(C))
             logits = torch.logit(probs, eps=1e-6)
         else:
             det = det.reshape(B * N, C)
@@ -700,7 +709,7 @@ class ClipJointDenseMixin(ClipJointHeadMixin):
                 emb = self.branch.embed_rows(x)
                 kept = det[idx]
                 probs = fuse_probs(kept, self.clip_probs(emb, kept),
-                                   self.score_mode, self.fuse_alpha)
+                                   self.score_mode, self.fuse_weights(C))
                 logits[idx] = torch.logit(probs, eps=1e-6).to(logits.dtype)
             logits = logits.view(B, N, K)
         logits = logits.transpose(1, 2)  # (B, K, N)

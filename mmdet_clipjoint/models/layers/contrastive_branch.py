@@ -45,6 +45,13 @@ class ContrastiveBranch(BaseModule):
     inference (raw logits, ``clip`` / ``fuse`` scoring) it is no longer
     drowned by its frequent neighbours. Inference is unchanged.
 
+    With ``margin=m > 0`` each foreground region's own class logit is
+    lowered by ``m / tau_y`` while training (the additive cosine margin of
+    CosFace, Wang et al., 2018): a region must be closer to its class's row
+    than to any other by m in cosine. CLIP rows of neighbouring classes sit
+    close (car-truck cosine 0.93), so without a margin they differ by about
+    one logit; the margin asks for a gap. Inference is unchanged.
+
     Where the branch forks off the host's feature, its gradient into the
     shared trunk is bounded (:meth:`fork`, :func:`fork_with_grad_share`):
     at most ``max_grad_share`` times the host's own; a call that should not
@@ -69,6 +76,9 @@ class ContrastiveBranch(BaseModule):
         logit_adjust (float): tau of the training-time logit adjustment by
             the running label prior (0: off, the default; 1: Menon et al.'s
             choice). Only the training losses see it.
+        margin (float): m of the additive cosine margin on the foreground
+            regions' own class (0: off, the default). Only the InfoNCE term
+            sees it (the auxiliary CE trains background regions).
         owner (str): The head's name, for error messages.
         background_samples (str): What the auxiliary CE trains (e.g.
             ``'background RoIs'``), for error messages.
@@ -88,6 +98,7 @@ class ContrastiveBranch(BaseModule):
                      loss_weight=1.0),
                  max_grad_share: Optional[float] = 1.0,
                  logit_adjust: float = 0.0,
+                 margin: float = 0.0,
                  owner: str = 'the head',
                  background_samples: str = 'background samples',
                  init_cfg: OptMultiConfig = None) -> None:
@@ -120,6 +131,12 @@ class ContrastiveBranch(BaseModule):
                 f'logit_adjust={logit_adjust} must be >= 0 (0: off; 1: the '
                 'logit-adjusted loss of Menon et al.).')
         self.logit_adjust = float(logit_adjust)
+        if isinstance(margin, bool) or not isinstance(
+                margin, (int, float)) or not 0 <= margin < 2:
+            raise ValueError(
+                f'margin={margin!r} must be a number in [0, 2) (a cosine '
+                'margin; 0: off).')
+        self.margin = float(margin)
         if self.logit_adjust > 0:
             # samples trained per logit column (classes, then background)
             width = num_classes + int(self.text_bank.with_background)
@@ -258,6 +275,29 @@ class ContrastiveBranch(BaseModule):
         prior = (self.label_counts + 1) / (self.label_counts.sum() + K)
         return logits + (self.logit_adjust * prior.log()).to(logits)
 
+    def margin_logits(self, logits: Tensor, labels: Tensor) -> Tensor:
+        """Lower each foreground region's own class logit by the margin.
+
+        Args:
+            logits (Tensor): (N, K) training logits ``cos / tau``.
+            labels (Tensor): (N,) targets in ``[0, C]``, C = background.
+
+        Returns:
+            Tensor: (N, K), ``logit[i, y_i] - margin / tau_{y_i}`` for the
+            foreground regions i; ``logits`` itself when ``margin`` is 0.
+        """
+        if self.margin == 0:
+            return logits
+        C = self.num_classes
+        fg = ((labels >= 0) & (labels < C)).nonzero().squeeze(1)
+        if not len(fg):
+            return logits
+        cls = labels[fg].long()
+        scales = self.text_bank.logit_scales()[:C].to(logits)
+        shift = torch.zeros_like(logits)
+        shift[fg, cls] = self.margin * scales[cls]
+        return logits - shift
+
     def loss(self, emb: Tensor, labels: Tensor, weights: Tensor,
              avg_factor: Tensor) -> Dict[str, Tensor]:
         """The branch's losses on sampled regions.
@@ -281,7 +321,7 @@ class ContrastiveBranch(BaseModule):
         trained = self.adjust_logits(logits, labels, weights)
         losses = dict(
             loss_contrast=self.loss_contrast(
-                trained, labels, weight=weights, avg_factor=avg_factor,
+                self.margin_logits(trained, labels), labels, weight=weights, avg_factor=avg_factor,
                 num_classes=C))
         fg = (labels >= 0) & (labels < C)
         if self.loss_aux is not None:
@@ -298,4 +338,5 @@ class ContrastiveBranch(BaseModule):
     def extra_repr(self) -> str:
         return (f'num_classes={self.num_classes}, spatial={self.spatial}, '
                 f'max_grad_share={self.max_grad_share}, '
-                f'logit_adjust={self.logit_adjust}')
+                f'logit_adjust={self.logit_adjust}' +
+                (f', margin={self.margin:g}' if self.margin else ''))

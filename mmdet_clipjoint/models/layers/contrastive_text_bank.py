@@ -96,6 +96,20 @@ class ContrastiveTextBank(BaseModule):
             ``init_source='random'``) of the shipped rows' width (512,
             ViT-B/32). Measured: docs/benchmark_semantic.md (arm
             ``clipjoint-centred``).
+        temperature_power: 0 (default) or gamma > 0: class-frequency
+            temperatures. When training starts from this initialisation
+            (not from a checkpoint), :class:`TextBankInitHook` counts the
+            training boxes n_c of each class (:meth:`set_class_counts`) and
+            sets ``tau_c = temperature * (n_c / n_bar) ** gamma``, n_bar the
+            geometric mean of the counts (a class without boxes counts as
+            one), clamped to ``temperature_range``: a rare class gets a
+            sharper temperature, so its logit is not drowned by a frequent
+            neighbour whose row is nearly as close (the narrow cone of CLIP
+            text), and the mean log-temperature stays ``temperature``.
+            The temperatures then train as usual (``learn_temperature``).
+            Needs per-class temperatures (not ``shared_temperature``).
+            Measured: docs/benchmark_semantic.md (arm
+            ``clipjoint-freq-temp``).
         init_cfg: Unused, for the BaseModule API.
     """
 
@@ -118,6 +132,7 @@ class ContrastiveTextBank(BaseModule):
                  cache_dir: Optional[str] = 'default',
                  drift_weight: float = 0.0,
                  centre: Optional[str] = None,
+                 temperature_power: float = 0.0,
                  init_cfg: OptMultiConfig = None) -> None:
         super().__init__(init_cfg=init_cfg)
         if isinstance(class_names, str):
@@ -149,6 +164,17 @@ class ContrastiveTextBank(BaseModule):
                 drift_weight, (int, float)) or drift_weight < 0:
             raise ValueError(f'drift_weight={drift_weight!r} must be a '
                              'number >= 0 (0: no drift penalty).')
+        if isinstance(temperature_power, bool) or not isinstance(
+                temperature_power, (int, float)) or temperature_power < 0:
+            raise ValueError(
+                f'temperature_power={temperature_power!r} must be a number '
+                '>= 0 (0: no class-frequency temperatures).')
+        if temperature_power > 0 and shared_temperature:
+            raise ValueError(
+                f'temperature_power={temperature_power} sets one '
+                'temperature per class from its frequency, but '
+                'shared_temperature=True keeps a single one: drop one of '
+                'the two.')
         if init_source == 'clip':
             check_clip_model_name(clip_model)
         if init_source == 'vocabulary':
@@ -218,6 +244,15 @@ class ContrastiveTextBank(BaseModule):
         # checkpoint so that set_classes centres new names the same way;
         # zeros: no centring
         self.register_buffer('text_centre', torch.zeros(embed_dim))
+        # training boxes per class (C,), filled when training starts
+        # (set_class_counts) and saved with the checkpoint, for the
+        # frequency temperatures and frequency-weighted fusion; zeros:
+        # unknown
+        self.register_buffer('class_counts', torch.zeros(self.num_classes))
+        #: gamma of the class-frequency temperatures (0: off)
+        self.temperature_power = float(temperature_power)
+        #: the base temperature the frequency temperatures scale
+        self.base_temperature = float(temperature)
         #: how the embeddings were initialised, in words
         self.init_description = 'random (init_source=random)'
         self.shared_temperature = bool(shared_temperature)
@@ -353,6 +388,12 @@ class ContrastiveTextBank(BaseModule):
             self.log_scale = nn.Parameter(
                 torch.cat([cls, old[self.num_classes:]]),
                 requires_grad=False)
+        # a name that was a class keeps its training count, a new one has
+        # none (unknown: 0)
+        counts = dict(zip(self.class_names, self.class_counts))
+        self.class_counts = torch.stack([
+            counts.get(n, self.class_counts.new_zeros(())) for n in names
+        ])
         if self.swapped_from is None:
             self.swapped_from = self.class_names
         self.class_names = names
@@ -477,6 +518,11 @@ class ContrastiveTextBank(BaseModule):
         if key not in state_dict and prefix + 'embeddings' in state_dict:
             state_dict[key] = torch.full_like(
                 state_dict[prefix + 'embeddings'], float('nan'))
+        key = prefix + 'class_counts'
+        if key not in state_dict and prefix + 'embeddings' in state_dict:
+            # written before the counts existed: unknown (zeros)
+            state_dict[key] = torch.zeros(
+                len(state_dict[prefix + 'embeddings']))
         key = prefix + 'text_centre'
         if key not in state_dict and prefix + 'embeddings' in state_dict:
             # written before centring existed: its rows are not centred
@@ -492,6 +538,68 @@ class ContrastiveTextBank(BaseModule):
                                       error_msgs)
 
     @property
+    def class_counts_known(self) -> bool:
+        """Whether :attr:`class_counts` holds the training set's counts
+        (set when training started), not the zeros of 'unknown'."""
+        return bool(self.class_counts.any())
+
+    def frequency_temperatures(self, counts: Tensor) -> Tensor:
+        """The class-frequency temperatures of ``temperature_power``.
+
+        Args:
+            counts (Tensor): training boxes per class, shape (C,).
+
+        Returns:
+            Tensor: ``temperature * (n_c / n_bar) ** gamma`` clamped to
+            ``temperature_range``, shape (C,); n_bar is the geometric mean
+            of the counts, a class without boxes counts as one.
+        """
+        n = counts.double().clamp(min=1)
+        ratio = n / n.log().mean().exp()
+        tau = self.base_temperature * ratio.pow(self.temperature_power)
+        return tau.clamp(*self.temperature_range).float()
+
+    @torch.no_grad()
+    def set_class_counts(self, counts, init_temperatures: bool) -> None:
+        """Store the training set's boxes per class (:attr:`class_counts`)
+        and, with ``temperature_power`` > 0 and ``init_temperatures``, set
+        the class temperatures from them (:meth:`frequency_temperatures`;
+        the background entry keeps its own).
+
+        Called by :class:`~mmdet_clipjoint.engine.TextBankInitHook` when
+        training starts (not when it resumes); ``init_temperatures`` is
+        False when the bank comes from a checkpoint (its temperatures are
+        trained ones).
+
+        Args:
+            counts: boxes per class, shape (C,) (array or tensor).
+            init_temperatures (bool): Whether the bank was initialised for
+                this run (True) or loaded from a checkpoint (False).
+
+        Raises:
+            ValueError: a shape other than (C,), or negative / non-finite
+                counts.
+        """
+        counts = torch.as_tensor(counts, dtype=torch.float32)
+        if counts.shape != (self.num_classes, ):
+            raise ValueError(
+                f'class counts of shape {tuple(counts.shape)} for a bank of '
+                f'{self.num_classes} classes: give one count per class.')
+        if not torch.isfinite(counts).all() or (counts < 0).any():
+            raise ValueError('class counts must be finite and >= 0.')
+        self.class_counts.copy_(counts.to(self.class_counts.device))
+        if self.temperature_power > 0 and init_temperatures:
+            tau = self.frequency_temperatures(counts).to(self.log_scale)
+            self.log_scale[:self.num_classes] = (1.0 / tau).log()
+            print_log(
+                f'ContrastiveTextBank: class-frequency temperatures '
+                f'(temperature_power={self.temperature_power:g}): tau '
+                f'{float(tau.min()):.3f} (rarest) .. '
+                f'{float(tau.max()):.3f} (most frequent), from '
+                f'{int(counts.min())} .. {int(counts.max())} training boxes '
+                'per class', logger='current')
+
+    @property
     def init_embeddings_known(self) -> bool:
         """Whether ``init_embeddings`` holds the initialisation (not the
         NaN of a checkpoint that predates it)."""
@@ -501,7 +609,9 @@ class ContrastiveTextBank(BaseModule):
         return (f'num_classes={self.num_classes}, embed_dim={self.embed_dim}'
                 f', init_source={self.init_source!r}, '
                 f'background={self.background!r}' +
-                (f', centre={self.centre!r}' if self.centre else ''))
+                (f', centre={self.centre!r}' if self.centre else '') +
+                (f', temperature_power={self.temperature_power:g}'
+                 if self.temperature_power else ''))
 
 
 def _mean_pairwise_cosine(rows: Tensor) -> float:

@@ -7,7 +7,7 @@ from torch import Tensor
 
 __all__ = [
     'SCORE_MODES', 'check_score_mode', 'check_objectness_power',
-    'fuse_probs', 'ScoreModeMixin',
+    'check_fuse_frequency_power', 'fuse_probs', 'frequency_fuse_weights', 'ScoreModeMixin',
     'set_score_mode', 'check_vocabulary_scoring'
 ]
 
@@ -44,6 +44,38 @@ def check_objectness_power(power: float) -> float:
     return float(power)
 
 
+def check_fuse_frequency_power(power: float) -> float:
+    """``fuse_frequency_power`` as a float, or a clear error when it is
+    no number >= 0."""
+    if isinstance(power, bool) or not isinstance(
+            power, (int, float)) or not power >= 0:
+        raise ValueError(f'fuse_frequency_power={power!r} must be a number '
+                         '>= 0 (0: one fuse_alpha for every class).')
+    return float(power)
+
+
+def frequency_fuse_weights(counts: Tensor, alpha: float,
+                           power: float) -> Tensor:
+    """Per-class weights of the contrastive scores in ``fuse`` mode.
+
+    ``alpha_c = 1 - (1 - alpha) * (n_c / n_max) ** power``: the most
+    frequent class keeps ``alpha``, rarer classes lean towards the branch
+    (the detector's own classifier saw few of their boxes), a class without
+    training boxes takes the branch's score alone.
+
+    Args:
+        counts (Tensor): training boxes per class, shape (C,), not all 0.
+        alpha (float): ``fuse_alpha``, the weight of the most frequent
+            class.
+        power (float): ``fuse_frequency_power`` (0: ``alpha`` everywhere).
+
+    Returns:
+        Tensor: float32 weights in ``[alpha, 1]``, shape (C,).
+    """
+    ratio = counts.float() / counts.float().max()
+    return 1.0 - (1.0 - alpha) * ratio.pow(power)
+
+
 class ScoreModeMixin:
     """``score_mode`` and ``fuse_alpha`` of a ClipJoint head as validated
     attributes: an assignment (``head.score_mode = 'CLIP'``,
@@ -69,6 +101,51 @@ class ScoreModeMixin:
     def fuse_alpha(self, alpha: float) -> None:
         check_score_mode('det', alpha)
         self._fuse_alpha = float(alpha)
+
+    @property
+    def fuse_frequency_power(self) -> float:
+        """0: one ``fuse_alpha`` for all classes; > 0: frequency-weighted
+        fusion (:func:`frequency_fuse_weights`)."""
+        return getattr(self, '_fuse_frequency_power', 0.0)
+
+    @fuse_frequency_power.setter
+    def fuse_frequency_power(self, power: float) -> None:
+        self._fuse_frequency_power = check_fuse_frequency_power(power)
+
+    def fuse_weights(self, width: int):
+        """The weight of the contrastive probabilities in ``fuse`` mode.
+
+        Args:
+            width (int): K, the last dim of the probabilities fused: C, or
+                C + 1 with the background column last (which keeps
+                ``fuse_alpha``).
+
+        Returns:
+            float | Tensor: ``fuse_alpha``, or with ``fuse_frequency_power``
+            > 0 the per-class weights (K,) of
+            :func:`frequency_fuse_weights` from the text bank's training
+            counts.
+
+        Raises:
+            ValueError: frequency-weighted fusion without known training
+                counts (a checkpoint from before they were recorded).
+        """
+        if self.fuse_frequency_power == 0:
+            return self.fuse_alpha
+        bank = self.text_bank
+        if not bank.class_counts_known:
+            raise ValueError(
+                f'fuse_frequency_power={self.fuse_frequency_power:g} weighs '
+                "the fusion by each class's training boxes, but this "
+                "model's text bank holds no counts (its checkpoint predates "
+                'them, or it was never trained): retrain with this version '
+                '(the counts are recorded when training starts) or set '
+                'fuse_frequency_power=0.')
+        w = frequency_fuse_weights(bank.class_counts, self.fuse_alpha,
+                                   self.fuse_frequency_power)
+        if width == len(w) + 1:
+            w = torch.cat([w, w.new_full((1, ), self.fuse_alpha)])
+        return w
 
 
 def check_vocabulary_scoring(head: ScoreModeMixin, training: bool) -> None:
@@ -130,10 +207,11 @@ def fuse_probs(det: Tensor, clip: Tensor, score_mode: str,
     """Combine two probability tensors of the same shape.
 
     Args:
-        det (Tensor): Detector probabilities, shape (N, K).
-        clip (Tensor): Contrastive probabilities, shape (N, K).
+        det (Tensor): Detector probabilities, shape (..., K).
+        clip (Tensor): Contrastive probabilities, shape (..., K).
         score_mode (str): One of :data:`SCORE_MODES`.
-        alpha (float): Weight of ``clip`` in ``fuse`` mode.
+        alpha (float | Tensor): Weight of ``clip`` in ``fuse`` mode: one
+            number, or one per class, shape (K,).
 
     Returns:
         Tensor: probabilities of shape (N, K).
@@ -143,5 +221,7 @@ def fuse_probs(det: Tensor, clip: Tensor, score_mode: str,
     if score_mode == 'clip':
         return clip
     eps = torch.finfo(det.dtype).tiny
+    if isinstance(alpha, Tensor):
+        alpha = alpha.to(det)
     return det.clamp(min=eps).pow(1.0 - alpha) * clip.clamp(min=eps).pow(
         alpha)

@@ -64,6 +64,11 @@ class ClipJointBBoxHead(ClipJointHeadMixin, Shared2FCBBoxHead):
         score_mode (str): ``det``, ``clip`` or ``fuse``.
         fuse_alpha (float): Weight of the contrastive probabilities in
             ``fuse`` mode.
+        fuse_frequency_power (float): 0 (default): ``fuse_alpha`` for every
+            class; p > 0: frequency-weighted fusion, class c weighs the
+            branch by ``1 - (1 - fuse_alpha) * (n_c / n_max) ** p`` (n_c
+            its training boxes, recorded in the text bank when training
+            starts; background keeps ``fuse_alpha``).
         loss_word_region (dict, optional): Config of a
             :class:`WordRegionAlignmentLoss` for caption batches
             (:meth:`ClipJointRoIHead.loss_by_captions`, DetCLIPv2); needs a
@@ -79,6 +84,7 @@ class ClipJointBBoxHead(ClipJointHeadMixin, Shared2FCBBoxHead):
                                            proj_hidden=1024),
                  score_mode: str = 'det',
                  fuse_alpha: float = 0.5,
+                 fuse_frequency_power: float = 0.0,
                  loss_word_region: Optional[ConfigType] = None,
                  caption_topk: int = 16,
                  **kwargs) -> None:
@@ -90,6 +96,7 @@ class ClipJointBBoxHead(ClipJointHeadMixin, Shared2FCBBoxHead):
                           background_samples='background RoIs')
         self.score_mode = score_mode
         self.fuse_alpha = fuse_alpha
+        self.fuse_frequency_power = fuse_frequency_power
         self.loss_word_region = build_word_region_loss(
             loss_word_region, self.text_bank, 'the bbox head', caption_topk)
         self.caption_topk = int(caption_topk)
@@ -213,7 +220,7 @@ class ClipJointBBoxHead(ClipJointHeadMixin, Shared2FCBBoxHead):
             return cls_score
         det = cls_score.softmax(-1)
         probs = fuse_probs(det, self.clip_probs(region_embed, det),
-                           self.score_mode, self.fuse_alpha)
+                           self.score_mode, self.fuse_weights(det.size(-1)))
         return probs.clamp(min=torch.finfo(probs.dtype).tiny).log()
 
     def vocabulary_bbox_pred(self, cls_score: Tensor,
