@@ -301,6 +301,16 @@ def _train_stats(runner) -> dict:
         if getattr(ds, 'noise_matrix', None) is not None:
             stats['noise_matrix'] = ds.noise_matrix.tolist()
         ds = getattr(ds, 'dataset', None)
+    # the (first) text bank at the end of training: its class temperatures
+    # and the training counts it recorded (the frequency remedies use them)
+    from ..models.layers import ContrastiveTextBank
+    banks = [m for m in runner.model.modules()
+             if isinstance(m, ContrastiveTextBank)]
+    if banks:
+        C = banks[0].num_classes
+        stats['bank_temperatures'] = [
+            round(float(t), 5) for t in banks[0].temperatures()[:C]]
+        stats['bank_class_counts'] = banks[0].class_counts.int().tolist()
     return stats
 
 
