@@ -433,6 +433,9 @@ def export_meta(model: nn.Module, score_mode: str, shape: Tuple[int, int],
         family=family,
         score_mode=score_mode,
         fuse_alpha=getattr(head, 'fuse_alpha', None),
+        # > 0: the fused graph weighs each class by its training count
+        # (constants of the graph, from the text bank)
+        fuse_frequency_power=getattr(head, 'fuse_frequency_power', 0.0),
         objectness_power=getattr(head, 'objectness_power', None),
         num_classes=int(head.num_classes),
         classes=_classes(model),

@@ -200,6 +200,35 @@ def test_fuse_graph_is_the_geometric_mean_of_det_and_clip(zoo):
     np.testing.assert_allclose(out['fuse'], expect, rtol=1e-4, atol=2e-6)
 
 
+def test_frequency_weighted_fuse_graph(zoo, tmp_path):
+    # per-class weights of the contrastive scores (fuse_frequency_power),
+    # from the training counts the text bank recorded: constants of the
+    # graph, the metadata says they are used
+    model = zoo.model('clipjoint-rtmdet')
+    head = model.bbox_head
+    C = len(zoo.data['classes'])
+    old = head.text_bank.class_counts.clone()
+    head.text_bank.class_counts.copy_(torch.arange(1., C + 1).pow(2))
+    head.fuse_frequency_power = 0.5
+    try:
+        path = str(tmp_path / 'freq_fuse.onnx')
+        meta = export_onnx(model, path, score_mode='fuse')
+        alpha = head.fuse_weights(C).numpy()
+    finally:
+        head.fuse_frequency_power = 0.0
+        head.text_bank.class_counts.copy_(old)
+    assert meta['fuse_frequency_power'] == 0.5
+    assert alpha.min() == pytest.approx(head.fuse_alpha) and alpha.max() > 0.9
+    x = random_inputs(meta, 2, seed=2)
+    out = {
+        mode: ONNXDetector(zoo.export('clipjoint-rtmdet', mode)[0]).run(x)[1]
+        for mode in ('det', 'clip')
+    }
+    fused = ONNXDetector(path).run(x)[1]
+    expect = out['det']**(1 - alpha) * out['clip']**alpha
+    np.testing.assert_allclose(fused, expect, rtol=1e-4, atol=2e-6)
+
+
 def _mmdet_batch(model, img):
     """The config's test pipeline + data preprocessor on a BGR array."""
     from mmcv.transforms import Compose
