@@ -87,6 +87,9 @@ clipjoint_ablations = dict(
     # 1 - 0.5 * (n_c / n_max) ** 0.25 (the most frequent 0.5, a class 50x
     # rarer 0.81; balanced data: 0.5 everywhere); used in fuse mode
     fuse_freq=dict(fuse_frequency_power=0.25),
+    # ... scoring in fuse mode with it (the ablation configs)
+    score_fuse_freq=dict(
+        score_mode='fuse', fuse_alpha=0.5, fuse_frequency_power=0.25),
 )
 
 # Deltas of the optimizer's paramwise custom_keys (the text bank's learning
