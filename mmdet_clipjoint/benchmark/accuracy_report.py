@@ -474,10 +474,19 @@ def _plot(out, table, settings):
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     dets = [d for d in DETECTORS if any(k[0] == d for k in table)]
-    fig, axes = plt.subplots(1, len(dets), figsize=(6 * len(dets), 4),
+    arms = {
+        det: [m for m in methods_of(det, table) if (det, m) in table]
+        for det in dets
+    }
+    # the legend goes under each panel (three arms a row), so that it
+    # covers no bar however many arms ran; 20 distinct colours
+    rows = max([-(-len(m) // 3) for m in arms.values()] or [1])
+    fig, axes = plt.subplots(1, len(dets),
+                             figsize=(6 * len(dets), 4 + 0.22 * rows),
                              squeeze=False)
+    colours = plt.get_cmap('tab20').colors
     for ax, det in zip(axes[0], dets):
-        methods = [m for m in methods_of(det, table) if (det, m) in table]
+        methods = arms[det]
         width = 0.8 / max(len(methods), 1)
         for k, m in enumerate(methods):
             mean = [100 * np.mean([x['mAP'] for x in table[(det, m)][s]])
@@ -485,16 +494,17 @@ def _plot(out, table, settings):
             std = [100 * np.std([x['mAP'] for x in table[(det, m)][s]])
                    if table[(det, m)][s] else 0 for s in settings]
             ax.bar(np.arange(len(settings)) + k * width, mean, width,
-                   yerr=std, label=METHOD_NAMES.get(m, m), capsize=2)
+                   yerr=std, label=METHOD_NAMES.get(m, m), capsize=2,
+                   color=colours[k % len(colours)])
         ax.set_xticks(np.arange(len(settings)) + 0.4 - width / 2)
         ax.set_xticklabels(settings)
         ax.set_ylabel('bbox mAP x 100')
         ax.set_title(DETECTORS[det]['name'])
-        ax.legend(fontsize=8)
+        ax.legend(fontsize=7, ncol=3, loc='upper center',
+                  bbox_to_anchor=(0.5, -0.1), frameon=False)
     fig.tight_layout()
-    fig.savefig(osp.join(out, 'results.png'), dpi=100)
+    fig.savefig(osp.join(out, 'results.png'), dpi=100, bbox_inches='tight')
     plt.close(fig)
-
 
 
 def load_runs(out_dir: str) -> List[dict]:
