@@ -193,13 +193,13 @@ PRESETS: Dict[str, dict] = {
     # 300: near its plateau).
     'semantic-cpu': dict(
         _SEMANTIC, num_train=1200, num_val=200, img_size=128,
-        seeds=[0, 1, 2, 3, 4], settings=['clean', 'imbalanced', 'both'],
+        seeds=[0, 1, 2, 3, 4], settings=list(SETTINGS),
         iters=dict(frcnn=600, rtmdet=1200, yolo11=1800),
         batch=dict(frcnn=4, rtmdet=8, yolo11=8), pretrain=_PT_CPU),
     # the confirmation split: a random rare set and another generator seed
     'semantic-cpu-b': dict(
         _SEMANTIC, num_train=1200, num_val=200, img_size=128,
-        seeds=[0, 1, 2, 3, 4], settings=['clean', 'imbalanced', 'both'],
+        seeds=[0, 1, 2, 3, 4], settings=list(SETTINGS),
         iters=dict(frcnn=600, rtmdet=1200, yolo11=1800),
         batch=dict(frcnn=4, rtmdet=8, yolo11=8), pretrain=_PT_CPU,
         rare=None, rare_seed=7, data_seed=2027),
@@ -207,7 +207,7 @@ PRESETS: Dict[str, dict] = {
     'semantic-gpu': dict(
         _SEMANTIC, num_train=6000, num_val=600, img_size=320,
         classes=_SEMANTIC_GPU_CLASSES, seeds=[0, 1, 2, 3, 4],
-        settings=['clean', 'imbalanced', 'both'],
+        settings=list(SETTINGS),
         size_range=[0.12, 0.6],
         iters=dict(frcnn=6000, rtmdet=12000, yolo11=12000),
         batch=dict(frcnn=8, rtmdet=32, yolo11=32)),
