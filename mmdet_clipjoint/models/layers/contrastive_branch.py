@@ -47,8 +47,10 @@ class ContrastiveBranch(BaseModule):
 
     With ``margin=m > 0`` each foreground region's own class logit is
     lowered by ``m / tau_y`` while training (the additive cosine margin of
-    CosFace, Wang et al., 2018): a region must be closer to its class's row
-    than to any other by m in cosine. CLIP rows of neighbouring classes sit
+    CosFace, Wang et al., 2018; the shift carries no gradient into the
+    learnable temperatures, which could otherwise grow to escape it): a
+    region must be closer to its class's row than to any other by m in
+    cosine. CLIP rows of neighbouring classes sit
     close (car-truck cosine 0.93), so without a margin they differ by about
     one logit; the margin asks for a gap. Inference is unchanged.
 
@@ -293,7 +295,11 @@ class ContrastiveBranch(BaseModule):
         if not len(fg):
             return logits
         cls = labels[fg].long()
-        scales = self.text_bank.logit_scales()[:C].to(logits)
+        # the margin is m in cosine at the current temperature: no gradient
+        # through the shift, else raising tau is a way out of the margin
+        # (seen on the semantic benchmark: a class temperature went to the
+        # clamp, 1.0)
+        scales = self.text_bank.logit_scales()[:C].detach().to(logits)
         shift = torch.zeros_like(logits)
         shift[fg, cls] = self.margin * scales[cls]
         return logits - shift

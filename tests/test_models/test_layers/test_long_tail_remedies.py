@@ -65,6 +65,16 @@ def test_margin_raises_the_contrastive_loss_and_not_the_aux_ce():
     torch.testing.assert_close(a['acc_clip'], b['acc_clip'])
 
 
+def test_margin_gives_no_gradient_to_the_temperatures():
+    # a temperature could otherwise grow to escape the margin
+    b = branch(margin=0.5)
+    logits = torch.zeros(3, 5, requires_grad=True)
+    labels = torch.tensor([0, 1, 4])
+    b.margin_logits(logits, labels).sum().backward()
+    assert b.text_bank.log_scale.grad is None
+    torch.testing.assert_close(logits.grad, torch.ones(3, 5))
+
+
 @pytest.mark.parametrize('bad', [-0.1, 2.0, True, 'big'])
 def test_margin_out_of_range_is_a_clear_error(bad):
     with pytest.raises(ValueError, match='margin'):
