@@ -327,8 +327,8 @@ class ContrastiveBranch(BaseModule):
         trained = self.adjust_logits(logits, labels, weights)
         losses = dict(
             loss_contrast=self.loss_contrast(
-                self.margin_logits(trained, labels), labels, weight=weights, avg_factor=avg_factor,
-                num_classes=C))
+                self.margin_logits(trained, labels), labels,
+                weight=weights, avg_factor=avg_factor, num_classes=C))
         fg = (labels >= 0) & (labels < C)
         if self.loss_aux is not None:
             bg = ~fg & (weights > 0)

@@ -7,8 +7,8 @@ from torch import Tensor
 
 __all__ = [
     'SCORE_MODES', 'check_score_mode', 'check_objectness_power',
-    'check_fuse_frequency_power', 'fuse_probs', 'frequency_fuse_weights', 'ScoreModeMixin',
-    'set_score_mode', 'check_vocabulary_scoring'
+    'check_fuse_frequency_power', 'fuse_probs', 'frequency_fuse_weights',
+    'ScoreModeMixin', 'set_score_mode', 'check_vocabulary_scoring'
 ]
 
 #: ``det``: the detector's own scores (the branch is skipped entirely);
