@@ -9,6 +9,7 @@ from mmengine.dataset import BaseDataset, force_full_init
 
 from mmdet.registry import DATASETS
 from ..checks import check_coco_annotation_file
+from ..class_counts import dataset_class_counts
 
 __all__ = ['AnnotationStressWrapper']
 
@@ -130,9 +131,4 @@ class AnnotationStressWrapper:
 
     def class_counts(self) -> np.ndarray:
         """Instances per class after the rewrite, shape (C,)."""
-        counts = np.zeros(self.num_classes, dtype=np.int64)
-        for i in range(len(self)):
-            for label in self.get_data_info(i)['instances']:
-                if not label.get('ignore_flag', 0):
-                    counts[label['bbox_label']] += 1
-        return counts
+        return dataset_class_counts(self, self.num_classes)

@@ -108,3 +108,27 @@ def test_checkpoint_of_the_flat_layout_is_read_and_dropped():
     ckpt = dict(state_dict=dict(old, **{'backbone.w': torch.zeros(1)}))
     hook.after_load_checkpoint(None, ckpt)
     assert list(ckpt['state_dict']) == ['backbone.w']
+
+
+def test_frequency_options_without_countable_data_are_a_clear_error():
+    """temperature_power / fuse_frequency_power need the training counts;
+    a training set that cannot be counted says so instead of silently
+    training without them."""
+    from types import SimpleNamespace
+    bank = MODELS.build(
+        dict(type='ContrastiveTextBank', class_names=('a', 'b'), embed_dim=8,
+             init_source='random', cache_dir=None, temperature_power=0.1))
+    runner = SimpleNamespace(
+        model=torch.nn.ModuleDict(dict(bank=bank)),
+        train_dataloader=SimpleNamespace(dataset=object()))
+    hook = TextBankInitHook()
+    with pytest.raises(ValueError, match='need the counts'):
+        hook.before_train(runner)
+    # without the options: no error, the counts stay unknown
+    bank.temperature_power = 0.0
+    hook.before_train(runner)
+    assert not bank.class_counts_known
+    # resuming: nothing is counted (the checkpoint holds the counts)
+    bank.temperature_power = 0.1
+    hook._resuming = True
+    hook.before_train(runner)
